@@ -1,0 +1,128 @@
+"""Encryption at rest for provider keys and tokens, built on django-cryptography-5.
+
+django-cryptography's own field signs its ciphertext with SECRET_KEY, so rotating
+SECRET_KEY would make every stored secret unreadable. Here both the AES key and the
+signing key are derived from CRYPTOGRAPHY_KEY alone, which also lets the rotation
+command hold an old and a new cipher side by side.
+"""
+
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from django.conf import settings
+from django.db import models
+from django_cryptography.core.signing import BadSignature, FernetSigner
+from django_cryptography.utils.crypto import FernetBytes, InvalidToken
+
+
+class UnreadableSecret:
+    """Stands for a stored value that does not decrypt with the current key.
+
+    It is never a string, so it cannot be sent to a provider by mistake."""
+
+    def __repr__(self):
+        return "<unreadable secret>"
+
+    def __str__(self):
+        return ""
+
+    def __bool__(self):
+        return False
+
+
+UNREADABLE = UnreadableSecret()
+
+
+class SecretDecryptionError(Exception):
+    """A stored value that does not decrypt with the given key."""
+
+
+def _derive(key: str, purpose: bytes) -> bytes:
+    kdf = PBKDF2HMAC(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"church-messaging:" + purpose,
+        iterations=100_000,
+    )
+    return kdf.derive(key.encode())
+
+
+class SecretCipher:
+    """Encrypts and decrypts text with one CRYPTOGRAPHY_KEY."""
+
+    def __init__(self, key: str):
+        if not key:
+            raise ValueError("An encryption key is required.")
+        signer = FernetSigner(key=_derive(key, b"signing"))
+        self._fernet = FernetBytes(key=_derive(key, b"encryption"), signer=signer)
+
+    def encrypt(self, text: str) -> bytes:
+        return self._fernet.encrypt(text.encode("utf-8"))
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._fernet.decrypt(bytes(token)).decode("utf-8")
+        except (InvalidToken, BadSignature, ValueError, TypeError):
+            # No detail: the token itself must never reach a message or a log.
+            raise SecretDecryptionError("Stored value does not decrypt with this key.") from None
+
+
+@lru_cache(maxsize=4)
+def cipher_for(key: str) -> SecretCipher:
+    return SecretCipher(key)
+
+
+def current_cipher() -> SecretCipher:
+    return cipher_for(settings.CRYPTOGRAPHY_KEY)
+
+
+class EncryptedSecretField(models.BinaryField):
+    """A text secret stored encrypted. Reads give the text, "" for empty, or
+    UNREADABLE when the stored bytes do not decrypt with CRYPTOGRAPHY_KEY."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", b"")
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for key, value in (("editable", False), ("default", b""), ("blank", True)):
+            if kwargs.get(key) == value:
+                kwargs.pop(key)
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or bytes(value) == b"":
+            return ""
+        try:
+            return current_cipher().decrypt(bytes(value))
+        except SecretDecryptionError:
+            return UNREADABLE
+
+    def to_python(self, value):
+        return value
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        if isinstance(value, UnreadableSecret):
+            raise ValueError("Refusing to save an unreadable secret; enter it again.")
+        if value in ("", b""):
+            return connection.Database.Binary(b"")
+        return connection.Database.Binary(current_cipher().encrypt(str(value)))
+
+    def value_to_string(self, obj):
+        # Serialization (dumpdata) never sees the plaintext.
+        return "***"
+
+
+def mask_secret(value) -> str | None:
+    """The only form in which a stored secret is ever shown: *** and its last 4."""
+    if isinstance(value, UnreadableSecret):
+        return None
+    if not value:
+        return None
+    return "***" + str(value)[-4:]

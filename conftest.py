@@ -1,0 +1,61 @@
+"""Fixtures shared by every app's tests: a team with each role, an outsider, API clients."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from organizations.models import Membership, Organization, Role, User
+
+PASSWORD = "Sturdy-Passw0rd-for-tests"
+
+
+@dataclass
+class Team:
+    org: Organization
+    owner: User
+    admin: User
+    member: User
+    other_org: Organization
+    outsider: User  # owner of another organization
+
+    def membership(self, user: User) -> Membership:
+        return Membership.objects.get(user=user, organization=self.org)
+
+
+def make_user(email: str) -> User:
+    return User.objects.create_user(email=email, password=PASSWORD)
+
+
+@pytest.fixture
+def team(db) -> Team:
+    org = Organization.objects.create(name="Grace Church", slug="grace-church")
+    other = Organization.objects.create(name="Hope Chapel", slug="hope-chapel")
+    owner, admin, member, outsider = (
+        make_user(e)
+        for e in ("owner@grace.test", "admin@grace.test", "member@grace.test", "outsider@hope.test")
+    )
+    Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
+    Membership.objects.create(user=admin, organization=org, role=Role.ADMIN)
+    Membership.objects.create(user=member, organization=org, role=Role.MEMBER)
+    Membership.objects.create(user=outsider, organization=other, role=Role.OWNER)
+    return Team(
+        org=org, owner=owner, admin=admin, member=member, other_org=other, outsider=outsider
+    )
+
+
+def api_client(user: User | None = None, org: Organization | str | None = None) -> APIClient:
+    """An API client with a bearer token for `user`, acting for `org` when given."""
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    if org is not None:
+        slug = org if isinstance(org, str) else org.slug
+        client.defaults["HTTP_X_ORGANIZATION"] = slug
+    return client
+
+
+@pytest.fixture
+def api():
+    return api_client

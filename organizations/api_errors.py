@@ -1,0 +1,57 @@
+"""Every API error is JSON with a human-readable `error` (and `fields` for input errors)."""
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from organizations.errors import ServiceError
+from organizations.selectors import OrganizationChoiceError
+
+
+def error_response(message: str, *, status_code: int, code: str | None = None, **extra) -> Response:
+    body = {"error": message}
+    if code:
+        body["error_code"] = code
+    body.update(extra)
+    return Response(body, status=status_code)
+
+
+def _first_message(data) -> str:
+    if isinstance(data, dict):
+        for value in data.values():
+            return _first_message(value)
+    if isinstance(data, list) and data:
+        return _first_message(data[0])
+    return str(data)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        fields = {exc.field: [exc.message]} if exc.field else None
+        extra = {"fields": fields} if fields else {}
+        return error_response(exc.message, status_code=exc.status, code=exc.code, **extra)
+    if isinstance(exc, OrganizationChoiceError):
+        return error_response(exc.message, status_code=exc.status)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        data = response.data
+        if isinstance(data, dict):
+            non_field = data.pop("non_field_errors", None)
+            message = _first_message(non_field) if non_field else "Some fields are not valid."
+            body = {"error": message, "error_code": "invalid_input"}
+            if data:
+                body["fields"] = data
+        else:
+            body = {"error": _first_message(data), "error_code": "invalid_input"}
+        response.data = body
+        return response
+    if isinstance(response.data, dict) and "detail" in response.data:
+        detail = response.data["detail"]
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", None)
+        response.data = {"error": str(detail), "error_code": str(code) if code else None}
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+            response.data["error_code"] = "throttled"
+    return response

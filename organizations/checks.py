@@ -1,0 +1,38 @@
+"""System checks for configuration a deployment must not miss."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_cryptography_key(app_configs, **kwargs):
+    messages = []
+    if not settings.CRYPTOGRAPHY_KEY:
+        messages.append(
+            Error(
+                "CRYPTOGRAPHY_KEY is empty.", hint="Set it to a long random string.", id="org.E001"
+            )
+        )
+    elif settings.CRYPTOGRAPHY_KEY == settings.SECRET_KEY:
+        messages.append(
+            Warning(
+                "CRYPTOGRAPHY_KEY equals SECRET_KEY.",
+                hint="Use a separate value so either can be rotated on its own.",
+                id="org.W001",
+            )
+        )
+    return messages
+
+
+@register(deploy=True)
+def check_site_url(app_configs, **kwargs):
+    if settings.SITE_URL.startswith("http://127.0.0.1") or "localhost" in settings.SITE_URL:
+        return [
+            Warning(
+                "SITE_URL points at this machine.",
+                hint="Set SITE_URL to the public https origin; invitation links and the "
+                "WhatsApp webhook URL are built from it.",
+                id="org.W002",
+            )
+        ]
+    return []

@@ -1,0 +1,81 @@
+"""Reads for organizations. Every query that returns organization data is scoped by a membership."""
+
+from django.db.models import QuerySet
+
+from organizations.models import AuditEvent, Invitation, Membership, User, hash_token
+
+
+class OrganizationChoiceError(Exception):
+    """The request did not name an organization the user may act for."""
+
+    def __init__(self, message: str, *, status: int):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def memberships_for_user(user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name", "organization_id")
+    )
+
+
+def membership_for_slug(*, user: User, slug: str | None) -> Membership:
+    """The membership a request acts through.
+
+    With a slug: that organization, or 404 when the user is not a member (no hint that it
+    exists). Without: the only membership; 400 naming the header when there are several;
+    403 when there are none."""
+    if slug:
+        membership = memberships_for_user(user).filter(organization__slug=slug).first()
+        if membership is None:
+            raise OrganizationChoiceError("Organization not found.", status=404)
+        return membership
+    memberships = list(memberships_for_user(user)[:2])
+    if not memberships:
+        raise OrganizationChoiceError("You are not a member of any organization.", status=403)
+    if len(memberships) > 1:
+        raise OrganizationChoiceError(
+            "You belong to several organizations: send the X-Organization header "
+            "with the slug of the one to act for.",
+            status=400,
+        )
+    return memberships[0]
+
+
+def organization_members(*, membership: Membership) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization_id=membership.organization_id)
+        .select_related("user")
+        .order_by("joined_at", "id")
+    )
+
+
+def organization_member(*, membership: Membership, member_id) -> Membership | None:
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        return None
+    return organization_members(membership=membership).filter(pk=member_id).first()
+
+
+def organization_pending_invitations(*, membership: Membership) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        organization_id=membership.organization_id, accepted_at__isnull=True
+    ).select_related("invited_by")
+
+
+def organization_activity(*, membership: Membership) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(organization_id=membership.organization_id).select_related(
+        "actor"
+    )
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
+    )

@@ -1,0 +1,320 @@
+"""Writes for accounts, organizations, memberships, invitations and the audit trail."""
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from organizations.errors import NotAllowed, ServiceError
+from organizations.models import (
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+    hash_token,
+    normalize_email,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def audit_record(
+    *,
+    organization: Organization | None,
+    actor: User | None,
+    action: str,
+    target: str = "",
+    ip: str | None = None,
+    metadata: dict | None = None,
+) -> AuditEvent:
+    """The one way to record an audit event. Callers pass metadata without secrets."""
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        target=target[:255],
+        ip=ip or None,
+        metadata=metadata or {},
+    )
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:120] or "organization"
+    slug, n = base, 2
+    while Organization.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User, ip: str | None = None) -> Organization:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Enter the organization's name.", field="organization_name")
+    organization = Organization.objects.create(name=name, slug=_unique_slug(name))
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    audit_record(
+        organization=organization,
+        actor=owner,
+        action="organization.created",
+        target=organization.slug,
+        ip=ip,
+    )
+    return organization
+
+
+def _validate_new_user(*, email: str, password: str) -> str:
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ServiceError(
+            "An account with this email already exists.", field="email", code="duplicate"
+        )
+    try:
+        password_validation.validate_password(password, User(email=email))
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), field="password", code="weak_password")
+    return email
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    organization_name: str | None = None,
+    invitation_token: str | None = None,
+    ip: str | None = None,
+) -> tuple[User, Membership]:
+    """Creates a user with a new organization (as owner) or through an invitation."""
+    email = _validate_new_user(email=email, password=password)
+    invitation = None
+    if invitation_token:
+        invitation = _pending_invitation_for_update(invitation_token)
+        if normalize_email(invitation.email) != email:
+            raise ServiceError(
+                "This invitation was sent to another email address.",
+                field="email",
+                code="email_mismatch",
+            )
+    elif not (organization_name or "").strip():
+        raise ServiceError("Enter the organization's name.", field="organization_name")
+    try:
+        user = User.objects.create_user(email=email, password=password)
+    except IntegrityError:
+        raise ServiceError(
+            "An account with this email already exists.", field="email", code="duplicate"
+        )
+    if invitation is not None:
+        membership = _invitation_accept(invitation=invitation, user=user, ip=ip)
+    else:
+        organization = organization_create(name=organization_name, owner=user, ip=ip)
+        membership = Membership.objects.get(user=user, organization=organization)
+    return user, membership
+
+
+def invitation_accept_url(token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("invitation", args=[token])
+
+
+@transaction.atomic
+def invitation_create(
+    *, actor: Membership, email: str, role: str, ip: str | None = None
+) -> tuple[Invitation, str]:
+    """Invites someone by email. Returns the invitation and its token (shown only once)."""
+    if not actor.can_manage:
+        raise NotAllowed("Only owners and admins can invite people.")
+    if role not in (Role.ADMIN, Role.MEMBER):
+        raise ServiceError("Choose admin or member.", field="role")
+    email = normalize_email(email)
+    organization = actor.organization
+    if Membership.objects.filter(organization=organization, user__email=email).exists():
+        raise ServiceError("This person is already a member.", field="email", code="already_member")
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=hash_token(token),
+        token_hint=token[-4:],
+        invited_by=actor.user,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    audit_record(
+        organization=organization,
+        actor=actor.user,
+        action="invitation.created",
+        target=email,
+        ip=ip,
+        metadata={"role": role, "invitation_id": invitation.pk},
+    )
+    url = invitation_accept_url(token)
+    # Sent after commit so a rolled-back invitation never reaches an inbox.
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to join {organization.name}",
+            message=(
+                f"{actor.user.email} invited you to join {organization.name} as {role}.\n\n"
+                f"Accept the invitation: {url}\n\n"
+                f"The link works once and expires in {settings.INVITATION_TTL_DAYS} days."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, token
+
+
+def _pending_invitation_for_update(token: str) -> Invitation:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
+    )
+    if invitation is None:
+        raise ServiceError(
+            "This invitation link is not valid.", field="invitation_token", code="invalid_token"
+        )
+    if invitation.accepted_at is not None:
+        raise ServiceError(
+            "This invitation has already been used.", field="invitation_token", code="used_token"
+        )
+    if invitation.is_expired:
+        raise ServiceError(
+            "This invitation has expired. Ask for a new one.",
+            field="invitation_token",
+            code="expired_token",
+        )
+    return invitation
+
+
+def _invitation_accept(*, invitation: Invitation, user: User, ip: str | None) -> Membership:
+    if Membership.objects.filter(organization=invitation.organization, user=user).exists():
+        raise ServiceError(
+            "You are already a member of this organization.",
+            field="invitation_token",
+            code="already_member",
+        )
+    membership = Membership.objects.create(
+        user=user, organization=invitation.organization, role=invitation.role
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        organization=invitation.organization,
+        actor=user,
+        action="invitation.accepted",
+        target=user.email,
+        ip=ip,
+        metadata={"role": invitation.role, "invitation_id": invitation.pk},
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membership:
+    """An existing user accepts an invitation sent to their email address."""
+    invitation = _pending_invitation_for_update(token)
+    if normalize_email(invitation.email) != normalize_email(user.email):
+        raise ServiceError(
+            "This invitation was sent to another email address.",
+            field="token",
+            code="email_mismatch",
+        )
+    return _invitation_accept(invitation=invitation, user=user, ip=ip)
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+
+
+def _check_may_manage(actor: Membership, target: Membership) -> None:
+    if target.organization_id != actor.organization_id:
+        raise NotAllowed("That member belongs to another organization.")
+    if actor.pk == target.pk:
+        return
+    if not actor.can_manage:
+        raise NotAllowed("Only owners and admins can manage members.")
+    if target.role == Role.OWNER and actor.role != Role.OWNER:
+        raise NotAllowed("Only an owner can change or remove an owner.")
+
+
+@transaction.atomic
+def membership_change_role(
+    *, actor: Membership, membership: Membership, role: str, ip: str | None = None
+) -> Membership:
+    if role not in Role.values:
+        raise ServiceError("Choose owner, admin or member.", field="role")
+    # Lock the organization's owners so two concurrent demotions cannot both pass the check.
+    list(
+        Membership.objects.select_for_update().filter(
+            organization=actor.organization, role=Role.OWNER
+        )
+    )
+    membership.refresh_from_db()
+    if actor.pk == membership.pk and not actor.can_manage:
+        raise NotAllowed("Only owners and admins can change roles.")
+    _check_may_manage(actor, membership)
+    if role == Role.OWNER and actor.role != Role.OWNER:
+        raise NotAllowed("Only an owner can make someone an owner.")
+    if (
+        membership.role == Role.OWNER
+        and role != Role.OWNER
+        and _owner_count(membership.organization) <= 1
+    ):
+        raise ServiceError(
+            "An organization needs at least one owner. Make someone else an owner first.",
+            field="role",
+            code="last_owner",
+        )
+    previous = membership.role
+    if previous != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor.user,
+            action="membership.role_changed",
+            target=membership.user.email,
+            ip=ip,
+            metadata={"from": previous, "to": role},
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership, ip: str | None = None) -> None:
+    """Removes a member, or lets a member leave when actor is that member."""
+    list(
+        Membership.objects.select_for_update().filter(
+            organization=actor.organization, role=Role.OWNER
+        )
+    )
+    _check_may_manage(actor, membership)
+    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise ServiceError(
+            "An organization needs at least one owner. Make someone else an owner first.",
+            code="last_owner",
+        )
+    email = membership.user.email
+    action = "membership.left" if actor.pk == membership.pk else "membership.removed"
+    membership.delete()
+    audit_record(
+        organization=actor.organization,
+        actor=actor.user,
+        action=action,
+        target=email,
+        ip=ip,
+        metadata={"role": membership.role},
+    )

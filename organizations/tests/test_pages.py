@@ -1,0 +1,236 @@
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from conftest import PASSWORD, make_user
+from organizations.models import AuditEvent, Invitation, Membership, Organization, Role, User
+from organizations.services import invitation_create
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_it_logs_in_with_email_and_password(team):
+    response = Client().post(
+        "/accounts/login/", {"username": "OWNER@grace.test", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_it_shows_a_form_error_for_a_wrong_password(team):
+    response = Client().post(
+        "/accounts/login/", {"username": "owner@grace.test", "password": "nope"}
+    )
+    assert response.status_code == 200
+    assert b"Please enter a correct" in response.content
+
+
+def test_it_logs_out_only_by_post(team):
+    client = client_for(team.owner)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_it_registers_a_user_and_their_organization():
+    client = Client()
+    response = client.post(
+        "/accounts/register/",
+        {"email": "pastor@example.org", "password": PASSWORD, "organization_name": "New Life"},
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="pastor@example.org")
+    assert Membership.objects.get(user=user).role == Role.OWNER
+    page = client.get("/")
+    assert b"New Life" in page.content
+
+
+def test_it_shows_registration_errors_beside_the_fields(team):
+    response = Client().post(
+        "/accounts/register/",
+        {"email": "owner@grace.test", "password": "123", "organization_name": ""},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="field has-error"' in html
+    assert "This field is required." in html
+    assert Organization.objects.count() == 2
+
+
+def test_it_sends_a_password_reset_link(team):
+    mail.outbox.clear()
+    response = Client().post("/accounts/password_reset/", {"email": "member@grace.test"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    client = Client()
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "An0ther-Sturdy-pass", "new_password2": "An0ther-Sturdy-pass"},
+    )
+    assert done.status_code == 302
+    assert User.objects.get(email="member@grace.test").check_password("An0ther-Sturdy-pass")
+
+
+def make_invitation(team, email="friend@example.org", role=Role.MEMBER):
+    invitation, token = invitation_create(actor=team.membership(team.owner), email=email, role=role)
+    return invitation, token
+
+
+def test_it_lets_a_new_user_register_through_an_invitation_page(team):
+    _, token = make_invitation(team, role=Role.ADMIN)
+    client = Client()
+    page = client.get(f"/invitations/{token}/")
+    assert page.status_code == 200
+    assert b"friend@example.org" in page.content
+    response = client.post(f"/invitations/{token}/", {"password": PASSWORD})
+    assert response.status_code == 302
+    assert (
+        Membership.objects.get(user__email="friend@example.org", organization=team.org).role
+        == Role.ADMIN
+    )
+    assert client.get(f"/invitations/{token}/").status_code == 404
+
+
+def test_it_lets_a_logged_in_user_accept_an_invitation_page(team):
+    _, token = make_invitation(team, email="outsider@hope.test")
+    client = client_for(team.outsider)
+    assert b"Accept the invitation" in client.get(f"/invitations/{token}/").content
+    assert client.post(f"/invitations/{token}/").status_code == 302
+    assert team.membership(team.outsider).role == Role.MEMBER
+
+
+def test_it_does_not_let_another_logged_in_user_take_an_invitation(team):
+    _, token = make_invitation(team, email="friend@example.org")
+    client = client_for(team.outsider)
+    client.post(f"/invitations/{token}/")
+    assert not Membership.objects.filter(user=team.outsider, organization=team.org).exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_it_answers_404_to_an_unknown_invitation():
+    assert Client().get("/invitations/nothing-here/").status_code == 404
+
+
+def test_it_redirects_anonymous_visitors_to_login(team):
+    for url in (
+        "/",
+        "/organization/members/",
+        "/organization/activity/",
+        "/settings/",
+        "/messages/",
+    ):
+        response = Client().get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/login/"), url
+
+
+@pytest.mark.parametrize("who, can_invite", [("owner", True), ("admin", True), ("member", False)])
+def test_it_shows_the_invite_form_only_to_managers(team, who, can_invite):
+    page = client_for(getattr(team, who)).get("/organization/members/")
+    assert page.status_code == 200
+    assert (b"Send invitation" in page.content) == can_invite
+    assert b"member@grace.test" in page.content
+    assert b"outsider@hope.test" not in page.content
+
+
+def test_it_invites_from_the_members_page(team):
+    response = client_for(team.admin).post(
+        "/organization/members/", {"email": "new@grace.test", "role": "member"}
+    )
+    assert response.status_code == 302
+    assert Invitation.objects.filter(organization=team.org, email="new@grace.test").exists()
+
+
+def test_it_refuses_an_invitation_from_a_member_page_post(team):
+    client_for(team.member).post(
+        "/organization/members/", {"email": "new@grace.test", "role": "member"}
+    )
+    assert not Invitation.objects.exists()
+
+
+def test_it_shows_invitation_errors_beside_the_field(team):
+    response = client_for(team.owner).post(
+        "/organization/members/", {"email": "member@grace.test", "role": "member"}
+    )
+    assert response.status_code == 200
+    assert b"already a member" in response.content
+
+
+def test_it_changes_roles_and_removes_members_from_the_page(team):
+    client = client_for(team.owner)
+    member_id = team.membership(team.member).pk
+    client.post(f"/organization/members/{member_id}/role/", {"role": "admin"})
+    assert team.membership(team.member).role == Role.ADMIN
+    client.post(f"/organization/members/{member_id}/remove/")
+    assert not Membership.objects.filter(user=team.member, organization=team.org).exists()
+
+
+def test_it_does_not_let_a_member_change_roles_from_the_page(team):
+    admin_id = team.membership(team.admin).pk
+    client_for(team.member).post(f"/organization/members/{admin_id}/role/", {"role": "member"})
+    client_for(team.member).post(f"/organization/members/{admin_id}/remove/")
+    assert team.membership(team.admin).role == Role.ADMIN
+
+
+def test_it_answers_404_when_an_outsider_posts_to_another_organizations_member(team):
+    member_id = team.membership(team.member).pk
+    response = client_for(team.outsider).post(f"/organization/members/{member_id}/remove/")
+    assert response.status_code == 404
+    assert Membership.objects.filter(user=team.member, organization=team.org).exists()
+
+
+@pytest.mark.parametrize("who, status", [("owner", 200), ("admin", 200), ("member", 403)])
+def test_it_shows_activity_only_to_managers(team, who, status):
+    make_invitation(team)
+    response = client_for(getattr(team, who)).get("/organization/activity/")
+    assert response.status_code == status
+    if status == 200:
+        assert b"invitation.created" in response.content
+
+
+def test_it_shows_only_this_organizations_activity(team):
+    AuditEvent.objects.create(organization=team.other_org, action="secret.other.thing")
+    response = client_for(team.owner).get("/organization/activity/")
+    assert b"secret.other.thing" not in response.content
+
+
+def test_it_switches_organization_from_the_navigation(team):
+    Membership.objects.create(user=team.member, organization=team.other_org, role=Role.ADMIN)
+    client = client_for(team.member)
+    assert b"Grace Church" in client.get("/").content
+    client.post("/organization/switch/", {"organization": "hope-chapel"})
+    home = client.get("/")
+    assert b"<h1>Hope Chapel</h1>" in home.content
+
+
+def test_it_refuses_to_switch_to_an_organization_the_user_is_not_in(team):
+    client = client_for(team.outsider)
+    assert client.post("/organization/switch/", {"organization": "grace-church"}).status_code == 404
+    assert b"<h1>Hope Chapel</h1>" in client.get("/").content
+
+
+def test_it_sends_a_user_without_organization_to_create_one(db):
+    user = make_user("loner@example.org")
+    client = client_for(user)
+    response = client.get("/organization/members/")
+    assert response.status_code == 302 and response["Location"] == "/organization/new/"
+    client.post("/organization/new/", {"name": "Fresh Start"})
+    assert Membership.objects.get(user=user).organization.name == "Fresh Start"
+
+
+def test_it_serves_static_files_locally_without_any_cdn(team):
+    html = client_for(team.owner).get("/").content.decode()
+    assert "/static/css/app.css" in html
+    assert "https://" not in html and "http://" not in html.replace("http://testserver", "")

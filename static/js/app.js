@@ -1,0 +1,16 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    return;
+  }
+  // Show that a slow action (a key test, a draft) is running, and prevent double submits.
+  var button = event.submitter;
+  if (button && button.hasAttribute("data-busy-text")) {
+    var status = form.querySelector("[data-busy-status]");
+    if (status) { status.textContent = button.getAttribute("data-busy-text"); }
+    window.setTimeout(function () { button.disabled = true; }, 0);
+  }
+});

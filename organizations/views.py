@@ -1,4 +1,4 @@
-"""Server-rendered pages for accounts, organizations, members and activity (services do the work)."""
+"""Pages for accounts, organizations, members and activity. Thin: services do the work."""
 
 from django.contrib import messages
 from django.contrib.auth import login

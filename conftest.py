@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -26,6 +27,14 @@ class Team:
 
 def make_user(email: str) -> User:
     return User.objects.create_user(email=email, password=PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache: every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -59,3 +68,36 @@ def api_client(user: User | None = None, org: Organization | str | None = None) 
 @pytest.fixture
 def api():
     return api_client
+
+
+@pytest.fixture(scope="session")
+def _fake_providers_server():
+    from aiconfig.tests.fake_providers import FakeProviders
+
+    with FakeProviders() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_providers(_fake_providers_server, settings):
+    """Local servers speaking each AI provider's protocol (shared by the session, reset for
+    each test), with the base URL settings pointing at them and a short timeout."""
+    fake = _fake_providers_server
+    fake.reset()
+    for name, url in fake.base_urls().items():
+        if name != "CUSTOM_BASE_URL":  # the custom provider's URL comes from the user
+            setattr(settings, name, url)
+    settings.AI_PROVIDER_TIMEOUT = 2
+    yield fake
+    fake.reset()
+
+
+@pytest.fixture
+def fake_graph(settings):
+    """A local server speaking Meta's Graph API, with the settings pointing at it."""
+    from whatsapp.tests.fake_graph import FakeGraph
+
+    with FakeGraph() as fake:
+        settings.WHATSAPP_GRAPH_BASE_URL = fake.url + "/v25.0"
+        settings.AI_PROVIDER_TIMEOUT = 2
+        yield fake

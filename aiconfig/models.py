@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.db import models
+
+from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secret
+from organizations.models import Organization
+
+
+class AIConfig(models.Model):
+    """An organization's own AI provider credentials (one per organization)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="ai_config"
+    )
+    provider = models.CharField(max_length=20)
+    api_key = EncryptedSecretField()
+    model = models.CharField(max_length=200)
+    base_url = models.CharField(max_length=500, blank=True)
+    # Model ids the provider listed at the last successful test: the page offers them.
+    available_models = models.JSONField(default=list, blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "AI configuration"
+
+    def __str__(self):
+        return f"{self.organization} · {self.provider}"
+
+    @property
+    def key_unreadable(self) -> bool:
+        """The stored key does not decrypt with CRYPTOGRAPHY_KEY: it must be entered again."""
+        return isinstance(self.api_key, UnreadableSecret)
+
+    @property
+    def api_key_masked(self) -> str | None:
+        return mask_secret(self.api_key)

@@ -74,7 +74,7 @@ def cipher_for(key: str) -> SecretCipher:
 
 
 def current_cipher() -> SecretCipher:
-    return cipher_for(settings.CRYPTOGRAPHY_KEY)
+    return cipher_for(settings.SECRETS_ENCRYPTION_KEY)
 
 
 class EncryptedSecretField(models.BinaryField):
@@ -126,3 +126,69 @@ def mask_secret(value) -> str | None:
     if not value:
         return None
     return "***" + str(value)[-4:]
+
+
+def encrypted_fields():
+    """Every (model, field) pair that stores a secret, across all apps."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, EncryptedSecretField):
+                yield model, field
+
+
+def rotate_secrets(*, old_key: str, new_key: str, dry_run: bool) -> dict:
+    """Re-encrypts every stored secret from old_key to new_key.
+
+    Works on the raw column bytes, so it needs neither key to be CRYPTOGRAPHY_KEY. The caller
+    wraps it in one transaction; any value that decrypts with neither key aborts the rotation.
+    Returns counts per "app_label.Model.field"."""
+    from django.db import connection
+
+    old, new = SecretCipher(old_key), SecretCipher(new_key)
+    report = {}
+    quote = connection.ops.quote_name
+    for model, field in encrypted_fields():
+        table, column, pk = model._meta.db_table, field.column, model._meta.pk.column
+        label = f"{model._meta.label}.{field.name}"
+        counts = {"rotated": 0, "already_new": 0, "empty": 0}
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)}")  # noqa: S608
+            rows = cursor.fetchall()
+        for row_pk, raw in rows:
+            raw = bytes(raw) if raw is not None else b""
+            if not raw:
+                counts["empty"] += 1
+                continue
+            try:
+                plaintext = old.decrypt(raw)
+            except SecretDecryptionError:
+                try:
+                    new.decrypt(raw)
+                except SecretDecryptionError:
+                    raise SecretDecryptionError(
+                        f"{label} of row {row_pk} decrypts with neither the old nor the new key."
+                    ) from None
+                counts["already_new"] += 1
+                continue
+            counts["rotated"] += 1
+            if dry_run:
+                continue
+            token = new.encrypt(plaintext)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",  # noqa: S608
+                    [connection.Database.Binary(token), row_pk],
+                )
+                cursor.execute(
+                    f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(pk)} = %s",  # noqa: S608
+                    [row_pk],
+                )
+                stored = bytes(cursor.fetchone()[0])
+            if new.decrypt(stored) != plaintext:
+                raise SecretDecryptionError(
+                    f"{label} of row {row_pk} did not verify after rotation."
+                )
+        report[label] = counts
+    return report

@@ -1,5 +1,6 @@
 """DRF fields that refuse the wrong JSON type instead of coercing it."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 
@@ -21,3 +22,15 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=type(data).__name__)
         return super().to_internal_value(data)
+
+
+def django_validator(func, **kwargs):
+    """Runs a Django validator (shared with the page forms) as a DRF validator."""
+
+    def run(value):
+        try:
+            func(value, **kwargs)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages)
+
+    return run

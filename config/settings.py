@@ -30,16 +30,17 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 
 # Encrypts stored provider keys and tokens. Kept apart from SECRET_KEY so that
-# rotating one does not make the other's data unreadable.
-CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default="")
-if not CRYPTOGRAPHY_KEY:
+# rotating one does not make the other's data unreadable. It lives in SECRETS_ENCRYPTION_KEY:
+# django-cryptography rewrites settings.CRYPTOGRAPHY_KEY in place with a derived value.
+SECRETS_ENCRYPTION_KEY = env.str("CRYPTOGRAPHY_KEY", default="")
+if not SECRETS_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "CRYPTOGRAPHY_KEY is not set. It encrypts the organizations' stored API keys "
             "and tokens; set it to a long random string and keep it safe "
             "(for local development, DEBUG=true uses a built-in development key)."
         )
-    CRYPTOGRAPHY_KEY = _DEV_CRYPTOGRAPHY_KEY
+    SECRETS_ENCRYPTION_KEY = _DEV_CRYPTOGRAPHY_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -195,6 +196,9 @@ MISTRAL_BASE_URL = env.str("MISTRAL_BASE_URL", default="https://api.mistral.ai/v
 OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
 # Key tests per user and per organization (DRF throttle rate syntax).
 AI_KEY_TEST_RATE = env.str("AI_KEY_TEST_RATE", default="10/min")
+
+# AI drafts and WhatsApp sends per user (each costs the organization money).
+MESSAGES_RATE = env.str("MESSAGES_RATE", default="30/min")
 
 WHATSAPP_GRAPH_BASE_URL = env.str(
     "WHATSAPP_GRAPH_BASE_URL", default="https://graph.facebook.com/v25.0"

@@ -7,13 +7,13 @@ from django.core.checks import Error, Warning, register
 @register()
 def check_cryptography_key(app_configs, **kwargs):
     messages = []
-    if not settings.CRYPTOGRAPHY_KEY:
+    if not settings.SECRETS_ENCRYPTION_KEY:
         messages.append(
             Error(
                 "CRYPTOGRAPHY_KEY is empty.", hint="Set it to a long random string.", id="org.E001"
             )
         )
-    elif settings.CRYPTOGRAPHY_KEY == settings.SECRET_KEY:
+    elif settings.SECRETS_ENCRYPTION_KEY == settings.SECRET_KEY:
         messages.append(
             Warning(
                 "CRYPTOGRAPHY_KEY equals SECRET_KEY.",

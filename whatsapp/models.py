@@ -1,0 +1,171 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secret
+from organizations.models import Organization
+
+
+def new_webhook_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_verify_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WhatsAppConfig(models.Model):
+    """An organization's own WhatsApp Cloud API credentials (one per organization)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="whatsapp_config"
+    )
+    phone_number_id = models.CharField(max_length=20)
+    business_account_id = models.CharField(max_length=20)
+    access_token = EncryptedSecretField()
+    # Optional; needed to check the signature of webhook deliveries.
+    app_secret = EncryptedSecretField()
+    # The webhook URL's opaque id (not the slug: not guessable) and the token Meta echoes back.
+    webhook_id = models.CharField(
+        max_length=64, unique=True, default=new_webhook_id, editable=False
+    )
+    webhook_verify_token = models.CharField(max_length=64, default=new_verify_token, editable=False)
+    display_phone_number = models.CharField(max_length=40, blank=True)
+    verified_name = models.CharField(max_length=200, blank=True)
+    quality_rating = models.CharField(max_length=20, blank=True)
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "WhatsApp configuration"
+
+    def __str__(self):
+        return f"{self.organization} · {self.display_phone_number or self.phone_number_id}"
+
+    @property
+    def token_unreadable(self) -> bool:
+        return isinstance(self.access_token, UnreadableSecret)
+
+    @property
+    def access_token_masked(self) -> str | None:
+        return mask_secret(self.access_token)
+
+    @property
+    def has_app_secret(self) -> bool:
+        return bool(self.app_secret) and not isinstance(self.app_secret, UnreadableSecret)
+
+
+class MessageStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+
+
+class StatusEvent(models.Model):
+    """A delivery status Meta reported for a message we sent. Meta retries deliveries, so
+    (organization, message_id, status) is unique."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=20)
+    recipient_id = models.CharField(max_length=20, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "message_id", "status"], name="unique_status_event"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} {self.status}"
+
+
+class InboundMessage(models.Model):
+    """A message a member of the public sent to the organization's number."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=200)
+    from_number = models.CharField(max_length=20)
+    kind = models.CharField(max_length=30)
+    text = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "message_id"], name="unique_inbound_message"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} from {self.from_number}"
+
+
+class MessageKind(models.TextChoices):
+    DRAFT = "draft", "AI draft"
+    SEND = "send", "WhatsApp send"
+
+
+class SendStatus(models.TextChoices):
+    """Where a sent message stands. "accepted": Meta took it; the rest come from the webhook.
+    "rejected": Meta refused it, so it was never sent."""
+
+    ACCEPTED = "accepted", "Accepted by WhatsApp"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Not sent"
+
+
+# A later webhook status only replaces an earlier one (deliveries arrive out of order).
+STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "rejected": 4}
+
+
+class MessageRecord(models.Model):
+    """One AI draft or one WhatsApp send, for an organization's history and usage."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=10, choices=MessageKind.choices)
+    ok = models.BooleanField()
+    error_code = models.CharField(max_length=40, blank=True)
+    # Drafts: which provider and model, and the tokens they billed.
+    provider = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # Sends: from which number, to whom, what, and how far it got.
+    phone_number_id = models.CharField(max_length=20, blank=True)
+    to = models.CharField(max_length=20, blank=True)
+    text = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=SendStatus.choices, blank=True)
+    status_error_code = models.IntegerField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "kind", "-created_at"]),
+            models.Index(fields=["organization", "message_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"

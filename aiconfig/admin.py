@@ -1,0 +1,149 @@
+from django import forms
+from django.contrib import admin, messages
+
+from aiconfig import clients, services
+from aiconfig.models import AIConfig
+from aiconfig.providers import default_model_for, provider_choices
+from aiconfig.serializers import API_KEY_MAX_LENGTH
+from common.validators import validate_base_url, validate_model_name, validate_secret_text
+from organizations.request_context import client_ip
+
+
+class AIConfigAdminForm(forms.ModelForm):
+    """Shows only the mask; typing a new key replaces the stored one. Like the page, it
+    tests the credentials with the provider in clean(), so nothing invalid is saved."""
+
+    provider = forms.ChoiceField(choices=provider_choices)
+    new_api_key = forms.CharField(
+        label="New API key",
+        required=False,
+        strip=False,
+        max_length=API_KEY_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Leave empty to keep the stored key.",
+    )
+
+    class Meta:
+        model = AIConfig
+        fields = ["organization", "provider", "model", "base_url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].required = False
+        if self.instance.pk:
+            mask = self.instance.api_key_masked or "unreadable — enter it again"
+            self.fields["new_api_key"].help_text = f"Stored key: {mask}. Leave empty to keep it."
+
+    def clean_new_api_key(self):
+        value = self.cleaned_data["new_api_key"]
+        if value:
+            validate_secret_text(value, max_length=API_KEY_MAX_LENGTH, label="The API key")
+        return value
+
+    def clean_model(self):
+        value = (self.cleaned_data.get("model") or "").strip()
+        if value:
+            validate_model_name(value)
+        return value
+
+    def clean_base_url(self):
+        value = (self.cleaned_data.get("base_url") or "").strip()
+        if value:
+            validate_base_url(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        provider = data["provider"]
+        key = data.get("new_api_key")
+        if not key:
+            if not self.instance.pk or self.instance.key_unreadable:
+                self.add_error("new_api_key", "Enter the API key.")
+                return data
+            if self.instance.provider != provider:
+                self.add_error("new_api_key", "Enter the API key for the new provider.")
+                return data
+            key = self.instance.api_key
+        if provider == "custom" and not data.get("base_url"):
+            self.add_error("base_url", "Enter the base URL of the OpenAI-compatible server.")
+            return data
+        data["model"] = data.get("model") or default_model_for(provider)
+        self.test_result = clients.test_key(
+            provider=provider,
+            api_key=key,
+            model=data["model"],
+            base_url=data.get("base_url") or None,
+        )
+        if not self.test_result.success:
+            raise forms.ValidationError(self.test_result.error)
+        self.tested_key = key
+        return data
+
+
+@admin.register(AIConfig)
+class AIConfigAdmin(admin.ModelAdmin):
+    form = AIConfigAdminForm
+    list_display = [
+        "organization",
+        "provider",
+        "model",
+        "masked_key",
+        "last_test_ok",
+        "last_tested_at",
+    ]
+    list_filter = ["provider", "last_test_ok"]
+    search_fields = ["organization__name", "organization__slug", "model"]
+    readonly_fields = [
+        "masked_key",
+        "last_tested_at",
+        "last_test_ok",
+        "last_error_code",
+        "updated_by",
+        "updated_at",
+    ]
+    fields = ["organization", "provider", "model", "base_url", "masked_key", "new_api_key"] + (
+        readonly_fields[1:]
+    )
+    actions = ["test_selected"]
+
+    @admin.display(description="API key")
+    def masked_key(self, obj):
+        return obj.api_key_masked or ("unreadable" if obj.key_unreadable else "—")
+
+    def save_model(self, request, obj, form, change):
+        stored = services.ai_config_store(
+            organization=form.cleaned_data["organization"],
+            actor=request.user,
+            provider=form.cleaned_data["provider"],
+            api_key=form.tested_key,
+            model=form.cleaned_data["model"],
+            base_url=form.cleaned_data.get("base_url") or "",
+            models=form.test_result.models,
+            key_changed=bool(form.cleaned_data.get("new_api_key")),
+            ip=client_ip(request),
+        )
+        obj.pk = stored.pk
+
+    def delete_model(self, request, obj):
+        services.ai_config_remove(
+            organization=obj.organization, actor=request.user, ip=client_ip(request)
+        )
+
+    def delete_queryset(self, request, queryset):
+        for config in queryset.select_related("organization"):
+            self.delete_model(request, config)
+
+    @admin.action(description="Test selected configurations")
+    def test_selected(self, request, queryset):
+        passed = failed = 0
+        for config in queryset.select_related("organization"):
+            result = services.ai_config_test_stored(config=config)
+            if result is not None and result.success:
+                passed += 1
+            else:
+                failed += 1
+                code = result.error_code if result is not None else "key_unreadable"
+                self.message_user(request, f"{config.organization}: {code}", messages.WARNING)
+        self.message_user(request, f"{passed} passed, {failed} failed.", messages.INFO)

@@ -1,0 +1,199 @@
+"""Writes for AI settings. A key is saved only after it passed a live test with its provider."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from aiconfig import clients
+from aiconfig.models import AIConfig
+from aiconfig.providers import default_model_for
+from aiconfig.selectors import ai_config_for
+from organizations.errors import NotAllowed, ServiceError
+from organizations.models import Membership, Organization, User
+from organizations.services import audit_record
+
+KEY_UNREADABLE_MESSAGE = (
+    "The stored API key can no longer be read (the encryption key changed). "
+    "Enter the API key again and save."
+)
+
+
+class KeyTestFailed(ServiceError):
+    """The provider refused the credentials: carries the classified test result."""
+
+    def __init__(self, result: clients.KeyTestResult):
+        super().__init__(result.error, code=result.error_code)
+        self.result = result
+
+
+def _require_manager(membership: Membership) -> None:
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can change the AI settings.")
+
+
+def _resolve_key(*, membership: Membership, provider: str, api_key: str | None) -> str:
+    """The key to test: the one given, else the stored one (same provider only)."""
+    if api_key:
+        return api_key
+    config = ai_config_for(membership.organization)
+    if config is None:
+        raise ServiceError("Enter the API key.", field="api_key", code="required")
+    if config.provider != provider:
+        raise ServiceError(
+            "Enter the API key for the new provider: the stored key belongs to another provider.",
+            field="api_key",
+            code="required",
+        )
+    if config.key_unreadable:
+        raise ServiceError(KEY_UNREADABLE_MESSAGE, field="api_key", code="key_unreadable")
+    return config.api_key
+
+
+def ai_config_test(
+    *,
+    membership: Membership,
+    provider: str,
+    api_key: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> clients.KeyTestResult:
+    """Tests credentials against the provider. Saves nothing."""
+    _require_manager(membership)
+    key = _resolve_key(membership=membership, provider=provider, api_key=api_key)
+    return clients.test_key(
+        provider=provider,
+        api_key=key,
+        model=model or default_model_for(provider),
+        base_url=base_url or None,
+    )
+
+
+def ai_config_save(
+    *,
+    membership: Membership,
+    provider: str,
+    api_key: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    ip: str | None = None,
+) -> tuple[AIConfig, clients.KeyTestResult]:
+    """Tests the credentials first and saves them only when the provider accepts them."""
+    _require_manager(membership)
+    model = model or default_model_for(provider)
+    key = _resolve_key(membership=membership, provider=provider, api_key=api_key)
+    # The network call stays outside the transaction: no row is locked while a provider thinks.
+    result = clients.test_key(
+        provider=provider, api_key=key, model=model, base_url=base_url or None
+    )
+    if not result.success:
+        raise KeyTestFailed(result)
+    config = ai_config_store(
+        organization=membership.organization,
+        actor=membership.user,
+        provider=provider,
+        api_key=key,
+        model=model,
+        base_url=base_url or "",
+        models=result.models,
+        key_changed=bool(api_key),
+        ip=ip,
+    )
+    return config, result
+
+
+@transaction.atomic
+def ai_config_store(
+    *,
+    organization: Organization,
+    actor: User | None,
+    provider: str,
+    api_key: str,
+    model: str,
+    base_url: str,
+    models: list[str],
+    key_changed: bool,
+    ip: str | None = None,
+) -> AIConfig:
+    """Stores credentials that just passed a live test, and records who changed them."""
+    config, created = AIConfig.objects.select_for_update().get_or_create(
+        organization=organization,
+        defaults={"provider": provider, "api_key": api_key, "model": model},
+    )
+    config.provider = provider
+    config.api_key = api_key
+    config.model = model
+    config.base_url = base_url
+    config.available_models = models
+    config.last_tested_at = timezone.now()
+    config.last_test_ok = True
+    config.last_error_code = ""
+    config.updated_by = actor
+    config.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="ai_config.created" if created else "ai_config.updated",
+        target=provider,
+        ip=ip,
+        metadata={
+            "provider": provider,
+            "model": model,
+            "base_url": base_url,
+            "api_key": config.api_key_masked,
+            "key_changed": key_changed,
+        },
+    )
+    return config
+
+
+def ai_config_delete(*, membership: Membership, ip: str | None = None) -> bool:
+    _require_manager(membership)
+    return ai_config_remove(organization=membership.organization, actor=membership.user, ip=ip)
+
+
+@transaction.atomic
+def ai_config_remove(
+    *, organization: Organization, actor: User | None, ip: str | None = None
+) -> bool:
+    """Deletes the organization's AI configuration and records who did it."""
+    config = AIConfig.objects.select_for_update().filter(organization=organization).first()
+    if config is None:
+        return False
+    metadata = {
+        "provider": config.provider,
+        "model": config.model,
+        "api_key": config.api_key_masked,
+    }
+    config.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="ai_config.deleted",
+        target=metadata["provider"],
+        ip=ip,
+        metadata=metadata,
+    )
+    return True
+
+
+def ai_config_record_test(*, config: AIConfig, ok: bool, error_code: str | None) -> None:
+    """Keeps the stored configuration's last status in step with what the provider said."""
+    AIConfig.objects.filter(pk=config.pk).update(
+        last_tested_at=timezone.now(), last_test_ok=ok, last_error_code=error_code or ""
+    )
+
+
+def ai_config_test_stored(*, config: AIConfig) -> clients.KeyTestResult | None:
+    """Re-tests a stored configuration (admin action) and records the outcome.
+
+    None when the stored key is unreadable."""
+    if config.key_unreadable:
+        ai_config_record_test(config=config, ok=False, error_code="key_unreadable")
+        return None
+    result = clients.test_key(
+        provider=config.provider,
+        api_key=config.api_key,
+        model=config.model,
+        base_url=config.base_url or None,
+    )
+    ai_config_record_test(config=config, ok=result.success, error_code=result.error_code)
+    return result

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from aiconfig import views
+
+urlpatterns = [
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/ai/", views.ai_config_submit, name="settings-ai"),
+    path("settings/ai/remove/", views.ai_config_remove, name="settings-ai-remove"),
+]

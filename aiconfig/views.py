@@ -1,0 +1,97 @@
+"""The settings page (AI provider and WhatsApp sections). Thin: services do the work."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from aiconfig import services
+from aiconfig.forms import AIConfigForm
+from aiconfig.selectors import ai_config_for
+from organizations.forms import apply_service_error
+from organizations.page_context import membership_required
+from organizations.request_context import client_ip
+from whatsapp.api import webhook_url
+from whatsapp.forms import WhatsAppConfigForm
+from whatsapp.selectors import whatsapp_config_for
+
+
+def _initial(config) -> dict:
+    if config is None:
+        return {"provider": "gemini"}
+    return {"provider": config.provider, "model": config.model, "base_url": config.base_url}
+
+
+def render_settings(
+    request, *, ai_form=None, ai_result=None, whatsapp_form=None, whatsapp_result=None, status=200
+):
+    """The settings page: the AI section and the WhatsApp section, each with its own form."""
+    membership = request.membership
+    config = ai_config_for(membership.organization)
+    whatsapp_config = whatsapp_config_for(membership.organization)
+    if whatsapp_form is None:
+        initial = (
+            {
+                "phone_number_id": whatsapp_config.phone_number_id,
+                "business_account_id": whatsapp_config.business_account_id,
+            }
+            if whatsapp_config
+            else {}
+        )
+        whatsapp_form = WhatsAppConfigForm(initial=initial, stored=whatsapp_config)
+    if ai_form is None:
+        ai_form = AIConfigForm(initial=_initial(config), stored=config)
+    models = (ai_result.models if ai_result and ai_result.models else None) or (
+        config.available_models if config else []
+    )
+    context = {
+        "membership": membership,
+        "ai_config": config,
+        "ai_form": ai_form,
+        "ai_result": ai_result,
+        "ai_models": models,
+        "key_unreadable_message": services.KEY_UNREADABLE_MESSAGE,
+        "whatsapp_config": whatsapp_config,
+        "whatsapp_form": whatsapp_form,
+        "whatsapp_result": whatsapp_result,
+        "whatsapp_webhook_url": webhook_url(whatsapp_config) if whatsapp_config else None,
+    }
+    return render(request, "settings/index.html", context, status=status)
+
+
+@membership_required
+def settings_page(request):
+    return render_settings(request)
+
+
+@membership_required(manager=True)
+@require_POST
+def ai_config_submit(request):
+    """One form, two buttons: "Test API key" (saves nothing) and "Save" (tests, then saves)."""
+    config = ai_config_for(request.membership.organization)
+    form = AIConfigForm(request.POST, stored=config)
+    if not form.is_valid():
+        return render_settings(request, ai_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        if request.POST.get("action") == "save":
+            services.ai_config_save(membership=request.membership, ip=client_ip(request), **data)
+            messages.success(request, "AI configuration saved successfully.")
+            return redirect("settings")
+        result = services.ai_config_test(membership=request.membership, **data)
+    except services.ServiceError as exc:
+        apply_service_error(form, exc)
+        return render_settings(request, ai_form=form, status=400)
+    return render_settings(request, ai_form=form, ai_result=result)
+
+
+@membership_required(manager=True)
+def ai_config_remove(request):
+    """Confirmation page (works without JavaScript); POST removes."""
+    if request.method == "POST":
+        if services.ai_config_delete(membership=request.membership, ip=client_ip(request)):
+            messages.success(request, "The AI configuration was removed.")
+        return redirect("settings")
+    config = ai_config_for(request.membership.organization)
+    if config is None:
+        return redirect("settings")
+    return render(request, "settings/ai_remove.html", {"ai_config": config})

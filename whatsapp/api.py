@@ -1,0 +1,124 @@
+"""JSON API for an organization's WhatsApp settings. Thin: services do the work."""
+
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
+from organizations.errors import ServiceError
+from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
+from organizations.request_context import api_membership, client_ip
+from whatsapp import services
+from whatsapp.selectors import whatsapp_config_for
+from whatsapp.serializers import WhatsAppConfigInputSerializer
+
+NOT_CONFIGURED = {
+    "configured": False,
+    "phone_number_id": None,
+    "business_account_id": None,
+    "access_token_masked": None,
+}
+CREDENTIAL_TEST_THROTTLES = [CredentialTestUserThrottle, CredentialTestOrganizationThrottle]
+
+
+def webhook_url(config) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("whatsapp-webhook", args=[config.webhook_id])
+
+
+def config_payload(config, *, can_manage: bool) -> dict:
+    payload = {
+        "configured": True,
+        "phone_number_id": config.phone_number_id,
+        "business_account_id": config.business_account_id,
+        "access_token_masked": config.access_token_masked,
+        "display_phone_number": config.display_phone_number,
+        "verified_name": config.verified_name,
+        "quality_rating": config.quality_rating or None,
+        "webhook_url": webhook_url(config),
+        "app_secret_set": config.has_app_secret,
+        "last_verified_at": config.last_verified_at,
+        "token_status": "unreadable" if config.token_unreadable else "ok",
+    }
+    if config.token_unreadable:
+        payload["token_message"] = services.TOKEN_UNREADABLE_MESSAGE
+    if can_manage:
+        payload["webhook_verify_token"] = config.webhook_verify_token
+    return payload
+
+
+def failure_payload(exc: ServiceError) -> dict:
+    body = {"success": False, "error": exc.message, "error_code": exc.code}
+    if exc.field:
+        body["fields"] = {exc.field: [exc.message]}
+    return body
+
+
+class WhatsAppConfigView(APIView):
+    permission_classes = [IsAuthenticated, IsManagerOrReadOnly]
+    throttle_scope = "whatsapp_test"
+
+    def get_throttles(self):
+        # PUT verifies with Meta too.
+        return [t() for t in CREDENTIAL_TEST_THROTTLES] if self.request.method == "PUT" else []
+
+    def get(self, request):
+        membership = api_membership(request)
+        config = whatsapp_config_for(membership.organization)
+        if config is None:
+            return Response(NOT_CONFIGURED)
+        return Response(config_payload(config, can_manage=membership.can_manage))
+
+    def put(self, request):
+        serializer = WhatsAppConfigInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = api_membership(request)
+        try:
+            config = services.whatsapp_config_save(
+                membership=membership, ip=client_ip(request), **serializer.validated_data
+            )
+        except ServiceError as exc:
+            if exc.status != 400:
+                raise
+            return Response(failure_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "success": True,
+                "message": "WhatsApp configuration saved successfully",
+                **config_payload(config, can_manage=True),
+            }
+        )
+
+    def delete(self, request):
+        services.whatsapp_config_delete(membership=api_membership(request), ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WhatsAppConfigTestView(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationManager]
+    throttle_classes = CREDENTIAL_TEST_THROTTLES
+    throttle_scope = "whatsapp_test"
+
+    def post(self, request):
+        serializer = WhatsAppConfigInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("app_secret", None)
+        try:
+            info = services.whatsapp_config_test(membership=api_membership(request), **data)
+        except services.VerificationFailed as exc:
+            return Response(failure_payload(exc))
+        except ServiceError as exc:
+            if exc.status != 400:
+                raise
+            return Response(failure_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "success": True,
+                "display_phone_number": info.display_phone_number,
+                "verified_name": info.verified_name,
+                "quality_rating": info.quality_rating,
+            }
+        )

@@ -1,0 +1,46 @@
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from organizations.models import Organization
+from whatsapp.models import MessageKind, MessageRecord, SendStatus
+
+
+def sent_messages(organization: Organization) -> QuerySet[MessageRecord]:
+    """The organization's send attempts, newest first (refused ones included, marked so)."""
+    return MessageRecord.objects.filter(
+        organization=organization, kind=MessageKind.SEND
+    ).select_related("user")
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = timezone.localtime(now or timezone.now())
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def monthly_usage(organization: Organization, now: datetime | None = None) -> dict:
+    """This month's drafts, sends, failures and tokens, in one query."""
+    start = month_start(now)
+    totals = MessageRecord.objects.filter(
+        organization=organization, created_at__gte=start
+    ).aggregate(
+        drafts=Count("id", filter=Q(kind=MessageKind.DRAFT)),
+        sends=Count("id", filter=Q(kind=MessageKind.SEND, ok=True)),
+        failures=Count(
+            "id",
+            filter=Q(ok=False) | Q(kind=MessageKind.SEND, status=SendStatus.FAILED),
+        ),
+        input_tokens=Sum("input_tokens"),
+        output_tokens=Sum("output_tokens"),
+    )
+    return {
+        "period_start": start,
+        "drafts": totals["drafts"],
+        "sends": totals["sends"],
+        "failures": totals["failures"],
+        "tokens": {
+            "input": totals["input_tokens"] or 0,
+            "output": totals["output_tokens"] or 0,
+        },
+    }

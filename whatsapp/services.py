@@ -1,0 +1,302 @@
+"""Writes for WhatsApp settings and webhook deliveries. Credentials are saved only after Meta
+accepted them."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.encryption import UnreadableSecret
+from organizations.errors import NotAllowed, ServiceError
+from organizations.models import Membership, Organization, User
+from organizations.services import audit_record
+from whatsapp import graph
+from whatsapp.models import (
+    STATUS_RANK,
+    InboundMessage,
+    MessageKind,
+    MessageRecord,
+    SendStatus,
+    StatusEvent,
+    WhatsAppConfig,
+)
+from whatsapp.selectors import whatsapp_config_for
+from whatsapp.signatures import signature_is_valid
+
+logger = logging.getLogger(__name__)
+
+TOKEN_UNREADABLE_MESSAGE = (
+    "The stored access token can no longer be read (the encryption key changed). "
+    "Enter the access token again and save."
+)
+
+
+class VerificationFailed(ServiceError):
+    """Meta refused the credentials: carries the classified Graph error."""
+
+    def __init__(self, error: graph.GraphError):
+        super().__init__(error.message, code=error.error_code, field=error.field)
+        self.graph_error = error
+
+
+def _require_manager(membership: Membership) -> None:
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can change the WhatsApp settings.")
+
+
+def _resolve_token(*, membership: Membership, access_token: str | None) -> str:
+    if access_token:
+        return access_token
+    config = whatsapp_config_for(membership.organization)
+    if config is None:
+        raise ServiceError("Enter the access token.", field="access_token", code="required")
+    if config.token_unreadable:
+        raise ServiceError(TOKEN_UNREADABLE_MESSAGE, field="access_token", code="token_unreadable")
+    return config.access_token
+
+
+def _verify(*, phone_number_id: str, business_account_id: str, token: str) -> graph.PhoneNumberInfo:
+    try:
+        return graph.verify_credentials(
+            phone_number_id=phone_number_id,
+            business_account_id=business_account_id,
+            access_token=token,
+        )
+    except graph.GraphError as exc:
+        raise VerificationFailed(exc) from None
+
+
+def whatsapp_config_test(
+    *,
+    membership: Membership,
+    phone_number_id: str,
+    business_account_id: str,
+    access_token: str | None = None,
+) -> graph.PhoneNumberInfo:
+    """Verifies the credentials with Meta. Saves nothing; raises VerificationFailed."""
+    _require_manager(membership)
+    token = _resolve_token(membership=membership, access_token=access_token)
+    return _verify(
+        phone_number_id=phone_number_id, business_account_id=business_account_id, token=token
+    )
+
+
+def whatsapp_config_save(
+    *,
+    membership: Membership,
+    phone_number_id: str,
+    business_account_id: str,
+    access_token: str | None = None,
+    app_secret: str | None = None,
+    ip: str | None = None,
+) -> WhatsAppConfig:
+    """Verifies with Meta first and saves only when Meta accepts the credentials.
+
+    `access_token` or `app_secret` None keeps the stored value; app_secret "" removes it."""
+    _require_manager(membership)
+    token = _resolve_token(membership=membership, access_token=access_token)
+    # The network call stays outside the transaction: no row is locked while Meta answers.
+    info = _verify(
+        phone_number_id=phone_number_id, business_account_id=business_account_id, token=token
+    )
+    with transaction.atomic():
+        config, created = WhatsAppConfig.objects.select_for_update().get_or_create(
+            organization=membership.organization,
+            defaults={
+                "phone_number_id": phone_number_id,
+                "business_account_id": business_account_id,
+                "access_token": token,
+            },
+        )
+        config.phone_number_id = phone_number_id
+        config.business_account_id = business_account_id
+        config.access_token = token
+        if app_secret is not None:
+            config.app_secret = app_secret
+        elif isinstance(config.app_secret, UnreadableSecret):
+            # An unreadable stored secret cannot be written back: drop it.
+            config.app_secret = ""
+        config.display_phone_number = info.display_phone_number
+        config.verified_name = info.verified_name
+        config.quality_rating = info.quality_rating or ""
+        config.last_verified_at = timezone.now()
+        config.updated_by = membership.user
+        config.save()
+        audit_record(
+            organization=membership.organization,
+            actor=membership.user,
+            action="whatsapp_config.created" if created else "whatsapp_config.updated",
+            target=phone_number_id,
+            ip=ip,
+            metadata={
+                "phone_number_id": phone_number_id,
+                "business_account_id": business_account_id,
+                "display_phone_number": info.display_phone_number,
+                "access_token": config.access_token_masked,
+                "token_changed": bool(access_token),
+                "app_secret_changed": app_secret is not None,
+            },
+        )
+    return config
+
+
+def whatsapp_config_delete(*, membership: Membership, ip: str | None = None) -> bool:
+    _require_manager(membership)
+    return whatsapp_config_remove(
+        organization=membership.organization, actor=membership.user, ip=ip
+    )
+
+
+@transaction.atomic
+def whatsapp_config_remove(
+    *, organization: Organization, actor: User | None, ip: str | None = None
+) -> bool:
+    config = WhatsAppConfig.objects.select_for_update().filter(organization=organization).first()
+    if config is None:
+        return False
+    metadata = {
+        "phone_number_id": config.phone_number_id,
+        "business_account_id": config.business_account_id,
+        "access_token": config.access_token_masked,
+    }
+    config.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="whatsapp_config.deleted",
+        target=metadata["phone_number_id"],
+        ip=ip,
+        metadata=metadata,
+    )
+    return True
+
+
+# --- webhook --------------------------------------------------------------------------------
+
+
+class WebhookRefused(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _timestamp(value) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | None) -> int:
+    """Checks the signature over the raw body and stores the events it carries.
+
+    Idempotent: Meta retries deliveries, and a replayed event is stored once.
+    Returns how many new events were stored; raises WebhookRefused."""
+    if not config.has_app_secret:
+        raise WebhookRefused(403, "no app secret stored")
+    if not signature_is_valid(app_secret=config.app_secret, body=body, header=signature):
+        raise WebhookRefused(403, "bad signature")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookRefused(400, "body is not JSON") from None
+    stored = 0
+    for value in _change_values(payload):
+        for status in value.get("statuses") or []:
+            stored += _store_status(config.organization, status)
+        for message in value.get("messages") or []:
+            stored += _store_inbound(config.organization, message)
+    return stored
+
+
+def _change_values(payload) -> list[dict]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        return []
+    values = []
+    for entry in payload["entry"]:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            if isinstance(change, dict) and isinstance(change.get("value"), dict):
+                values.append(change["value"])
+    return values
+
+
+def _text(value, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _store_status(organization: Organization, status: dict) -> int:
+    if not isinstance(status, dict):
+        return 0
+    message_id, state = _text(status.get("id"), 200), _text(status.get("status"), 20)
+    if not message_id or not state:
+        return 0
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    code = first_error.get("code")
+    try:
+        with transaction.atomic():
+            StatusEvent.objects.create(
+                organization=organization,
+                message_id=message_id,
+                status=state,
+                recipient_id=_text(status.get("recipient_id"), 20),
+                error_code=code if isinstance(code, int) else None,
+                error_title=_text(first_error.get("title"), 255),
+                occurred_at=_timestamp(status.get("timestamp")),
+            )
+    except IntegrityError:
+        return 0  # a retried delivery
+    message_status_apply(
+        organization=organization,
+        message_id=message_id,
+        status=state,
+        error_code=code if isinstance(code, int) else None,
+    )
+    return 1
+
+
+@transaction.atomic
+def message_status_apply(
+    *, organization: Organization, message_id: str, status: str, error_code: int | None
+) -> None:
+    """A delivery status from the webhook moves the matching sent message forward."""
+    if status not in STATUS_RANK:
+        return
+    record = (
+        MessageRecord.objects.select_for_update()
+        .filter(organization=organization, kind=MessageKind.SEND, message_id=message_id)
+        .first()
+    )
+    if record is None or STATUS_RANK[status] <= STATUS_RANK.get(record.status, -1):
+        return
+    record.status = status
+    record.status_error_code = error_code if status == SendStatus.FAILED else None
+    record.status_updated_at = timezone.now()
+    record.save(update_fields=["status", "status_error_code", "status_updated_at"])
+
+
+def _store_inbound(organization: Organization, message: dict) -> int:
+    if not isinstance(message, dict):
+        return 0
+    message_id = _text(message.get("id"), 200)
+    if not message_id:
+        return 0
+    kind = _text(message.get("type"), 30)
+    text = message.get("text") if isinstance(message.get("text"), dict) else {}
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.create(
+                organization=organization,
+                message_id=message_id,
+                from_number=_text(message.get("from"), 20),
+                kind=kind,
+                text=_text(text.get("body"), 4096),
+                occurred_at=_timestamp(message.get("timestamp")),
+            )
+    except IntegrityError:
+        return 0
+    return 1

@@ -1,0 +1,465 @@
+"""A local stand-in for Meta's Graph API (WhatsApp Cloud API) with Meta's real error shapes.
+
+Serves on 127.0.0.1 on a free port, in a daemon thread:
+
+    with FakeGraph() as fake:
+        settings.WHATSAPP_GRAPH_BASE_URL = fake.url + "/v25.0"
+        fake.scenario("send", "outside_window")
+
+Endpoints: `GET /vNN.0/{id}` (phone number node), `GET /vNN.0/{waba-id}/phone_numbers` (cursor
+paging like Graph: `cursors.after` on every non-empty page, `next` only when more pages exist),
+`POST /vNN.0/{phone-number-id}/messages`. Every request is recorded in `.requests`; every accepted
+message in `.sent`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# Realistic values (shapes as Meta issues them). Each token has distinct last 4 characters.
+VALID_TOKEN = (
+    "EAAGu8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFRIBXuDL7Dxtp"
+    "YlSXpfKtHF4vUCsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsTy4Qwb8DwkNhFdnXsiVpzz"
+    "63FfkC"
+)
+EXPIRED_TOKEN = (
+    "EAAGzJr4i0B3JrTAwR4y9ojfljoQoaF1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzzzzgEOzdmenCkhvMdgaKjI"
+    "g8xNbe3nNyjOq9wMxEhh2FDEEtfjgVvVqE1SkHbn88HxjSI6bWHtP3fS2qHx6kwXoIIXGvOoNZYW2mZp0zVZomH"
+    "FwUbbY"
+)
+INVALID_TOKEN = (
+    "EAAGrEqmSM9wCZ7Uw9xfogoEmvnEN5N1aE6PwZPf1Qh6yYTWmE4lBYOvfZ8UzDzV8fUkkibjL5DZPjN0MEQ7wjJ"
+    "JibaZUPgHV7iB3m03nbqnsGpWLuqIA1id6Vw5DQL05HA064GiIjHGb3CXlMaXZjljENUhJduRHHJEYXg4Jdpmrc"
+    "XgGCJb"
+)
+NO_PERMISSION_TOKEN = (
+    "EAAGW56eCuNGMGmSrCGIZEG8pSH4487q7J58m1CiAhzCueQpBenQtYh5Xj8TPQxjq4i9DoV8gz4FkQ1okTBGzvA"
+    "mwufUxbvJDCTbyvHNsG9eh6Yo4gfqrc5XlrWi0B26R08qzjI6GKFSufrdZSlB5er8bOfZqfM2oeq3hDavJA76r"
+    "NicHTp8"
+)
+PHONE_NUMBER_ID = "277321005464405"
+WABA_ID = "102290129340398"
+DISPLAY_PHONE_NUMBER = "+1 555-096-7852"
+VERIFIED_NAME = "Test Number"
+OTHER_WABA_ID = "118844209356702"
+OTHER_PHONE_NUMBER_ID = "301598726043118"
+RECIPIENT = "16505551234"
+
+# Per endpoint kind, the scenarios a test can switch on (checked after authentication).
+ENDPOINT_KINDS = ("phone", "phone_numbers", "send")
+COMMON_SCENARIOS = (
+    "ok",
+    "rate_limit",  # code 4
+    "throughput_limit",  # code 130429
+    "permission",  # code 10
+    "server_error",  # HTTP 500 with a Graph-shaped body
+    "bad_gateway",  # HTTP 502 HTML page from a proxy in front of Graph
+    "garbage",  # HTTP 200, HTML
+    "missing_fields",  # HTTP 200, JSON without the expected fields
+    "hang",  # never answers until stop()
+)
+SEND_SCENARIOS = ("recipient_not_allowed", "outside_window", "undeliverable")
+
+_PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages)?")
+
+
+def phone_number(
+    id: str,
+    display_phone_number: str = DISPLAY_PHONE_NUMBER,
+    verified_name: str = VERIFIED_NAME,
+    quality_rating: str = "GREEN",
+) -> dict[str, Any]:
+    """A phone number node as Graph returns it."""
+    return {
+        "verified_name": verified_name,
+        "code_verification_status": "NOT_VERIFIED",
+        "display_phone_number": display_phone_number,
+        "quality_rating": quality_rating,
+        "platform_type": "CLOUD_API",
+        "throughput": {"level": "STANDARD"},
+        "id": id,
+    }
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    json: Any = None
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _fbtrace_id() -> str:
+    return "A" + secrets.token_urlsafe(16)[:22]
+
+
+def _graph_error(status: int, code: int, message: str, **extra: Any) -> _Answer:
+    error = {"message": message, "type": extra.pop("type", "OAuthException"), "code": code}
+    error.update(extra)
+    error["fbtrace_id"] = _fbtrace_id()
+    return _json_answer(status, {"error": error})
+
+
+def _send_error(code: int, title: str, details: str) -> _Answer:
+    return _graph_error(
+        400,
+        code,
+        f"(#{code}) {title}",
+        error_data={"messaging_product": "whatsapp", "details": details},
+    )
+
+
+def _json_answer(status: int, payload: Any) -> _Answer:
+    return _Answer(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        # WABA id -> its phone numbers.
+        self.accounts: dict[str, list[dict[str, Any]]] = {
+            WABA_ID: [phone_number(PHONE_NUMBER_ID)],
+            OTHER_WABA_ID: [
+                phone_number(OTHER_PHONE_NUMBER_ID, "+1 555-012-3456", "Grace Chapel", "YELLOW")
+            ],
+        }
+        # token -> "valid" | "expired" | "invalid" | "no_permission"; unknown tokens are invalid.
+        self.tokens: dict[str, str] = {
+            VALID_TOKEN: "valid",
+            EXPIRED_TOKEN: "expired",
+            INVALID_TOKEN: "invalid",
+            NO_PERMISSION_TOKEN: "no_permission",
+        }
+        # Graph answers code 190 with HTTP 400 or 401; tests pick.
+        self.invalid_token_status = 401
+        # Graph's default page size for /phone_numbers is 25; a test can shrink it to force paging.
+        self.max_page_size = 25
+        self.scenarios: dict[str, str] = dict.fromkeys(ENDPOINT_KINDS, "ok")
+        # Seconds to wait before answering any request (a slow but working Graph).
+        self.delay = 0.0
+        self.requests: list[RecordedRequest] = []
+        self.sent: list[dict[str, Any]] = []
+        # The id the next accepted send gets (None: a random one), for tests that must know it.
+        self.next_message_id: str | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "FakeGraph is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGraph:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        # A short poll interval keeps stop() (and so each test's teardown) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases hanging handlers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGraph:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- test controls ---------------------------------------------------------------------
+
+    def scenario(self, kind: str, name: str) -> None:
+        """Make every request to one endpoint kind answer with scenario `name`."""
+        allowed = COMMON_SCENARIOS + (SEND_SCENARIOS if kind == "send" else ())
+        if kind not in ENDPOINT_KINDS or name not in allowed:
+            raise ValueError(f"unknown scenario {kind!r}/{name!r}")
+        self.scenarios[kind] = name
+
+    def requests_to(self, kind: str) -> list[RecordedRequest]:
+        edge = {"phone": None, "phone_numbers": "/phone_numbers", "send": "/messages"}[kind]
+        matches = []
+        for request in self.requests:
+            match = _PATH.fullmatch(request.path)
+            if match and match["edge"] == edge:
+                matches.append(request)
+        return matches
+
+    # -- request handling ------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                request = RecordedRequest(
+                    method=self.command,
+                    path=split.path,
+                    query=parse_qs(split.query),
+                    headers=dict(self.headers.items()),
+                    json=body,
+                )
+                with fake._lock:
+                    fake.requests.append(request)
+                if fake.delay:
+                    fake._stopping.wait(timeout=fake.delay)
+                answer = fake._answer(request)
+                if answer is None:  # hang: hold the connection until stop()
+                    fake._stopping.wait(timeout=30)
+                    self.close_connection = True
+                    return
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        return Handler
+
+    def _answer(self, request: RecordedRequest) -> _Answer | None:
+        match = _PATH.fullmatch(request.path)
+        if match is None:
+            return _graph_error(400, 2500, f"Unknown path components: {request.path}")
+        object_id, edge = match["id"], match["edge"]
+        kind = {None: "phone", "/phone_numbers": "phone_numbers", "/messages": "send"}[edge]
+        if (kind == "send") != (request.method == "POST"):
+            return _graph_error(400, 100, "Unsupported request - method type: " + request.method)
+
+        auth_error = self._auth_error(request)
+        if auth_error is not None:
+            return auth_error
+
+        scenario = self.scenarios[kind]
+        if scenario != "ok":
+            return self._scenario_answer(kind, scenario)
+        if kind == "phone":
+            return self._phone(object_id)
+        if kind == "phone_numbers":
+            return self._phone_numbers(object_id, request.query)
+        return self._send(object_id, request.json)
+
+    def _auth_error(self, request: RecordedRequest) -> _Answer | None:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
+        status = self.tokens.get(token, "invalid")
+        if status == "valid":
+            return None
+        if status == "no_permission":
+            return _graph_error(
+                403, 10, "(#10) Application does not have permission for this action"
+            )
+        if status == "expired":
+            answer = _graph_error(
+                self.invalid_token_status,
+                190,
+                "Error validating access token: Session has expired on Tuesday, 04-Mar-25 "
+                "04:00:00 PST. The current time is Wednesday, 05-Mar-25 10:12:31 PST.",
+                error_subcode=463,
+            )
+        else:
+            answer = _graph_error(
+                self.invalid_token_status,
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+            )
+        if self.invalid_token_status == 401:
+            answer.headers["WWW-Authenticate"] = (
+                'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token"'
+            )
+        return answer
+
+    def _scenario_answer(self, kind: str, scenario: str) -> _Answer | None:
+        if scenario == "hang":
+            return None
+        if scenario == "rate_limit":
+            return _graph_error(400, 4, "(#4) Application request limit reached", is_transient=True)
+        if scenario == "throughput_limit":
+            return _graph_error(
+                429,
+                130429,
+                "(#130429) Rate limit hit",
+                error_data={
+                    "messaging_product": "whatsapp",
+                    "details": "Cloud API message throughput has been reached.",
+                },
+            )
+        if scenario == "permission":
+            return _graph_error(
+                403, 10, "(#10) Application does not have permission for this action"
+            )
+        if scenario == "server_error":
+            return _graph_error(
+                500, 1, "An unknown error has occurred.", error_subcode=99, is_transient=True
+            )
+        if scenario == "bad_gateway":
+            return _Answer(
+                502,
+                b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                {"Content-Type": "text/html"},
+            )
+        if scenario == "garbage":
+            return _Answer(
+                200,
+                b"<html><body>Sorry, something went wrong.</body></html>",
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
+        if scenario == "missing_fields":
+            if kind == "send":
+                return _json_answer(
+                    200, {"messaging_product": "whatsapp", "contacts": [], "messages": []}
+                )
+            return _json_answer(200, {"id": PHONE_NUMBER_ID})
+        if scenario == "recipient_not_allowed":
+            return _send_error(
+                131030,
+                "Recipient phone number not in allowed list",
+                "Recipient phone number not in allowed list: Add recipient phone number to "
+                "recipient list and try again.",
+            )
+        if scenario == "outside_window":
+            return _send_error(
+                131047,
+                "Re-engagement message",
+                "Message failed to send because more than 24 hours have passed since the "
+                "customer last replied to this number.",
+            )
+        if scenario == "undeliverable":
+            return _send_error(
+                131026,
+                "Message Undeliverable",
+                "Message failed to send because the recipient's phone number is not a "
+                "WhatsApp phone number.",
+            )
+        raise AssertionError(f"unhandled scenario {scenario}")
+
+    def _unknown_object(self, object_id: str) -> _Answer:
+        return _graph_error(
+            400,
+            100,
+            f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation. Please read "
+            "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+            type="GraphMethodException",
+            error_subcode=33,
+        )
+
+    def _find_number(self, phone_number_id: str) -> dict[str, Any] | None:
+        for numbers in self.accounts.values():
+            for number in numbers:
+                if number["id"] == phone_number_id:
+                    return number
+        return None
+
+    def _phone(self, object_id: str) -> _Answer:
+        number = self._find_number(object_id)
+        if number is None:
+            return self._unknown_object(object_id)
+        fields = ("display_phone_number", "verified_name", "quality_rating", "id")
+        return _json_answer(200, {key: number[key] for key in fields})
+
+    def _phone_numbers(self, waba_id: str, query: dict[str, list[str]]) -> _Answer:
+        if waba_id not in self.accounts:
+            if self._find_number(waba_id) is not None:
+                # What Graph says when a phone number id is used as the WABA id.
+                return _graph_error(
+                    400,
+                    100,
+                    "(#100) Tried accessing nonexisting field (phone_numbers) on node type "
+                    "(WhatsAppBusinessPhoneNumber)",
+                )
+            return self._unknown_object(waba_id)
+        numbers = self.accounts[waba_id]
+        limit = min(int(query.get("limit", ["25"])[0]), self.max_page_size)
+        start = int(base64.b64decode(query["after"][0])) if "after" in query else 0
+        page = numbers[start : start + limit]
+        payload: dict[str, Any] = {"data": page}
+        if page:
+            end = start + len(page)
+            payload["paging"] = {
+                "cursors": {
+                    "before": base64.b64encode(str(start).encode()).decode(),
+                    "after": base64.b64encode(str(end).encode()).decode(),
+                }
+            }
+            if end < len(numbers):
+                # A URL the client must never follow: it points somewhere else entirely.
+                payload["paging"]["next"] = "http://203.0.113.9/never-follow-me"
+        return _json_answer(200, payload)
+
+    def _send(self, phone_number_id: str, body: Any) -> _Answer:
+        if self._find_number(phone_number_id) is None:
+            return self._unknown_object(phone_number_id)
+        valid = (
+            isinstance(body, dict)
+            and body.get("messaging_product") == "whatsapp"
+            and isinstance(body.get("to"), str)
+            and body.get("type") == "text"
+            and isinstance(body.get("text"), dict)
+            and isinstance(body["text"].get("body"), str)
+        )
+        if not valid:
+            return _graph_error(
+                400,
+                100,
+                "(#100) Invalid parameter",
+                error_data={"messaging_product": "whatsapp", "details": "Invalid parameter"},
+            )
+        message_id = self.next_message_id or (
+            "wamid." + base64.b64encode(secrets.token_bytes(30)).decode()
+        )
+        self.next_message_id = None
+        with self._lock:
+            self.sent.append({"id": message_id, "from": phone_number_id, **body})
+        return _json_answer(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": message_id}],
+            },
+        )

@@ -4,7 +4,7 @@ PYTHON ?= python3
 DEBUG ?= true
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint superuser
+.PHONY: install run serve test lint superuser
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=$(DEBUG) $(PY) manage.py migrate --noinput
 	DEBUG=$(DEBUG) $(PY) manage.py runserver 127.0.0.1:8000
+
+# Production-like: the settings come from the environment (DEBUG false unless set), static
+# files are hashed and compressed, gunicorn serves (gunicorn.conf.py). Run migrations first.
+serve: install
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py config.wsgi
 
 test: install
 	$(VENV)/bin/pytest

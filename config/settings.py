@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "organizations",
     "aiconfig",
     "whatsapp",
@@ -168,6 +170,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "organizations.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OpenAPI 3 schema at /api/schema/, Swagger UI at /api/docs/ (assets served locally, no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Church Messaging API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "JSON API for churches' AI-assisted WhatsApp messaging. Authenticate with "
+        "`POST /api/auth/token` and send `Authorization: Bearer <access>`. Endpoints that act "
+        "for an organization take the `X-Organization: <slug>` header (optional when the user "
+        "belongs to exactly one). Errors are JSON: `{error, error_code, fields?}`."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
 }
 
 SIMPLE_JWT = {
@@ -194,6 +215,16 @@ GROQ_BASE_URL = env.str("GROQ_BASE_URL", default="https://api.groq.com/openai/v1
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
 MISTRAL_BASE_URL = env.str("MISTRAL_BASE_URL", default="https://api.mistral.ai/v1")
 OPENROUTER_BASE_URL = env.str("OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+# Each provider's default model, used when a configuration names none; empty means the
+# registry's current default (aiconfig/providers.py).
+GEMINI_DEFAULT_MODEL = env.str("GEMINI_DEFAULT_MODEL", default="")
+OPENAI_DEFAULT_MODEL = env.str("OPENAI_DEFAULT_MODEL", default="")
+DEEPSEEK_DEFAULT_MODEL = env.str("DEEPSEEK_DEFAULT_MODEL", default="")
+GROQ_DEFAULT_MODEL = env.str("GROQ_DEFAULT_MODEL", default="")
+ANTHROPIC_DEFAULT_MODEL = env.str("ANTHROPIC_DEFAULT_MODEL", default="")
+MISTRAL_DEFAULT_MODEL = env.str("MISTRAL_DEFAULT_MODEL", default="")
+OPENROUTER_DEFAULT_MODEL = env.str("OPENROUTER_DEFAULT_MODEL", default="")
+CUSTOM_DEFAULT_MODEL = env.str("CUSTOM_DEFAULT_MODEL", default="")
 # Key tests per user and per organization (DRF throttle rate syntax).
 AI_KEY_TEST_RATE = env.str("AI_KEY_TEST_RATE", default="10/min")
 

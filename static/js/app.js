@@ -14,3 +14,14 @@ document.addEventListener("submit", function (event) {
     window.setTimeout(function () { button.disabled = true; }, 0);
   }
 });
+
+// The base URL only matters for the custom provider: hide it for the others.
+(function () {
+  var provider = document.querySelector("select[name=provider]");
+  var baseUrl = document.querySelector("input[name=base_url]");
+  if (!provider || !baseUrl) { return; }
+  var field = baseUrl.closest(".field");
+  function sync() { field.hidden = provider.value !== "custom"; }
+  provider.addEventListener("change", sync);
+  sync();
+})();

@@ -134,14 +134,17 @@ def members(request):
         invite_form = InvitationForm(request.POST)
         if invite_form.is_valid():
             try:
-                services.invitation_create(
+                _, token = services.invitation_create(
                     actor=membership, ip=client_ip(request), **invite_form.cleaned_data
                 )
             except ServiceError as exc:
                 apply_service_error(invite_form, exc)
             else:
+                # Shown once, so the link can be shared even where email is not set up yet.
                 messages.success(
-                    request, f"Invitation sent to {invite_form.cleaned_data['email']}."
+                    request,
+                    f"Invitation sent to {invite_form.cleaned_data['email']}. You can also "
+                    f"share this link with them: {services.invitation_accept_url(token)}",
                 )
                 return redirect("members")
     context = {

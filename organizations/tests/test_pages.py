@@ -145,12 +145,15 @@ def test_it_shows_the_invite_form_only_to_managers(team, who, can_invite):
     assert b"outsider@hope.test" not in page.content
 
 
-def test_it_invites_from_the_members_page(team):
-    response = client_for(team.admin).post(
-        "/organization/members/", {"email": "new@grace.test", "role": "member"}
-    )
+def test_it_invites_from_the_members_page_and_shows_the_link_once(team):
+    client = client_for(team.admin)
+    response = client.post("/organization/members/", {"email": "new@grace.test", "role": "member"})
     assert response.status_code == 302
     assert Invitation.objects.filter(organization=team.org, email="new@grace.test").exists()
+    page = client.get("/organization/members/").content.decode()
+    link = re.search(r"http://127\.0\.0\.1:8000(/invitations/[^/\s]+/)", page).group(1)
+    assert Client().get(link).status_code == 200
+    assert link not in client.get("/organization/members/").content.decode()
 
 
 def test_it_refuses_an_invitation_from_a_member_page_post(team):

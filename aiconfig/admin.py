@@ -5,7 +5,8 @@ from aiconfig import clients, services
 from aiconfig.models import AIConfig
 from aiconfig.providers import default_model_for, provider_choices
 from aiconfig.serializers import API_KEY_MAX_LENGTH
-from common.validators import validate_base_url, validate_model_name, validate_secret_text
+from common.form_fields import SecretFormField
+from common.validators import validate_base_url, validate_model_name
 from organizations.request_context import client_ip
 
 
@@ -14,12 +15,10 @@ class AIConfigAdminForm(forms.ModelForm):
     tests the credentials with the provider in clean(), so nothing invalid is saved."""
 
     provider = forms.ChoiceField(choices=provider_choices)
-    new_api_key = forms.CharField(
+    new_api_key = SecretFormField(
         label="New API key",
-        required=False,
-        strip=False,
         max_length=API_KEY_MAX_LENGTH,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        secret_label="The API key",
         help_text="Leave empty to keep the stored key.",
     )
 
@@ -33,12 +32,6 @@ class AIConfigAdminForm(forms.ModelForm):
         if self.instance.pk:
             mask = self.instance.api_key_masked or "unreadable — enter it again"
             self.fields["new_api_key"].help_text = f"Stored key: {mask}. Leave empty to keep it."
-
-    def clean_new_api_key(self):
-        value = self.cleaned_data["new_api_key"]
-        if value:
-            validate_secret_text(value, max_length=API_KEY_MAX_LENGTH, label="The API key")
-        return value
 
     def clean_model(self):
         value = (self.cleaned_data.get("model") or "").strip()

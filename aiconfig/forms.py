@@ -2,18 +2,14 @@ from django import forms
 
 from aiconfig.providers import provider_choices
 from aiconfig.serializers import API_KEY_MAX_LENGTH
-from common.validators import validate_base_url, validate_model_name, validate_secret_text
+from common.form_fields import SecretFormField
+from common.validators import validate_base_url, validate_model_name
 
 
 class AIConfigForm(forms.Form):
     provider = forms.ChoiceField(label="AI provider", choices=provider_choices)
-    api_key = forms.CharField(
-        label="API key",
-        required=False,
-        strip=False,
-        max_length=API_KEY_MAX_LENGTH,
-        # Never pre-filled: the stored key does not leave the server.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    api_key = SecretFormField(
+        label="API key", max_length=API_KEY_MAX_LENGTH, secret_label="The API key"
     )
     model = forms.CharField(
         label="Model",
@@ -34,12 +30,6 @@ class AIConfigForm(forms.Form):
         if stored is not None and stored.api_key_masked:
             self.fields["api_key"].widget.attrs["placeholder"] = stored.api_key_masked
             self.fields["api_key"].help_text = "Leave empty to keep the stored key."
-
-    def clean_api_key(self):
-        value = self.cleaned_data["api_key"]
-        if value:
-            validate_secret_text(value, max_length=API_KEY_MAX_LENGTH, label="The API key")
-        return value or None
 
     def clean_model(self):
         value = self.cleaned_data["model"].strip()

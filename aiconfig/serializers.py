@@ -1,8 +1,13 @@
 from rest_framework import serializers
 
 from aiconfig.providers import PROVIDERS
-from common.serializer_fields import StrictCharField, StrictChoiceField, django_validator
-from common.validators import validate_base_url, validate_model_name, validate_secret_text
+from common.serializer_fields import (
+    OptionalSecretField,
+    StrictCharField,
+    StrictChoiceField,
+    django_validator,
+)
+from common.validators import validate_base_url, validate_model_name
 
 API_KEY_MAX_LENGTH = 512
 
@@ -11,18 +16,7 @@ class AIConfigInputSerializer(serializers.Serializer):
     """What the test and the save accept. `api_key` omitted means: use the stored key."""
 
     provider = StrictChoiceField(choices=list(PROVIDERS))
-    api_key = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=API_KEY_MAX_LENGTH,
-        validators=[
-            django_validator(
-                validate_secret_text, max_length=API_KEY_MAX_LENGTH, label="The API key"
-            )
-        ],
-    )
+    api_key = OptionalSecretField(max_length=API_KEY_MAX_LENGTH, label="The API key")
     model = StrictCharField(
         required=False,
         allow_null=True,

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from common.validators import validate_secret_text
+
 
 class StrictCharField(serializers.CharField):
     """A CharField that accepts only a JSON string (DRF's own turns 5 into "5")."""
@@ -34,3 +36,19 @@ def django_validator(func, **kwargs):
             raise serializers.ValidationError(exc.messages)
 
     return run
+
+
+class OptionalSecretField(StrictCharField):
+    """A key, token or secret in a request body. Omitted, null or "" all mean "keep the
+    stored one"; otherwise it must look like a credential (errors never repeat it)."""
+
+    def __init__(self, *, max_length: int, label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(
+            allow_null=True,
+            allow_blank=True,
+            trim_whitespace=False,
+            max_length=max_length,
+            validators=[django_validator(validate_secret_text, max_length=max_length, label=label)],
+            **kwargs,
+        )

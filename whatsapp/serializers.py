@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from common.serializer_fields import StrictCharField, django_validator
-from common.validators import validate_graph_id, validate_secret_text
+from common.serializer_fields import OptionalSecretField, StrictCharField, django_validator
+from common.validators import validate_graph_id
 
 SECRET_MAX_LENGTH = 1024
 
@@ -15,30 +15,8 @@ class WhatsAppConfigInputSerializer(serializers.Serializer):
     business_account_id = StrictCharField(
         max_length=20, validators=[django_validator(validate_graph_id)]
     )
-    access_token = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=SECRET_MAX_LENGTH,
-        validators=[
-            django_validator(
-                validate_secret_text, max_length=SECRET_MAX_LENGTH, label="The access token"
-            )
-        ],
-    )
-    app_secret = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=SECRET_MAX_LENGTH,
-        validators=[
-            django_validator(
-                validate_secret_text, max_length=SECRET_MAX_LENGTH, label="The app secret"
-            )
-        ],
-    )
+    access_token = OptionalSecretField(max_length=SECRET_MAX_LENGTH, label="The access token")
+    app_secret = OptionalSecretField(max_length=SECRET_MAX_LENGTH, label="The app secret")
 
     def validate_access_token(self, value):
         return value or None

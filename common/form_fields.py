@@ -1,0 +1,24 @@
+from django import forms
+
+from common.validators import validate_secret_text
+
+
+class SecretFormField(forms.CharField):
+    """A key, token or secret typed into a page: a password input that is never pre-filled.
+    Empty gives None ("keep the stored one"); otherwise it must look like a credential."""
+
+    def __init__(self, *, max_length: int, secret_label: str, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(
+            strip=False,
+            max_length=max_length,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+            **kwargs,
+        )
+        self.secret_label = secret_label
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value:
+            validate_secret_text(value, max_length=self.max_length, label=self.secret_label)
+        return value or None

@@ -1,13 +1,15 @@
 """JSON API for an organization's AI settings. Thin: services do the work."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aiconfig import services
+from aiconfig import api_schema, services
 from aiconfig.selectors import ai_config_for
 from aiconfig.serializers import AIConfigInputSerializer
+from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
@@ -56,10 +58,34 @@ class AIConfigView(APIView):
         # PUT runs a live key test too.
         return [t() for t in CREDENTIAL_TEST_THROTTLES] if self.request.method == "PUT" else []
 
+    @extend_schema(
+        tags=["ai-settings"],
+        summary="The organization's AI settings, key masked (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={
+            200: api_schema.AIConfigResponseSerializer,
+            **error_responses(*ORGANIZATION_ERRORS),
+        },
+    )
     def get(self, request):
         config = ai_config_for(api_membership(request).organization)
         return Response(config_payload(config) if config else NOT_CONFIGURED)
 
+    @extend_schema(
+        tags=["ai-settings"],
+        summary="Test the key live with the provider and save it when accepted (owners, admins)",
+        description=(
+            "Omit `api_key` (or send null or an empty string) to keep the stored key "
+            "(same provider only). Nothing is saved unless the provider accepts the key."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        request=AIConfigInputSerializer,
+        responses={
+            200: api_schema.AIConfigSavedSerializer,
+            400: api_schema.AIKeyFailureSerializer,
+            **error_responses(401, 403, 404, 429),
+        },
+    )
     def put(self, request):
         serializer = AIConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -82,6 +108,12 @@ class AIConfigView(APIView):
             }
         )
 
+    @extend_schema(
+        tags=["ai-settings"],
+        summary="Remove the AI settings and the stored key (owners, admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={204: None, **error_responses(*ORGANIZATION_ERRORS)},
+    )
     def delete(self, request):
         services.ai_config_delete(membership=api_membership(request), ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -92,6 +124,22 @@ class AIConfigTestView(APIView):
     throttle_classes = CREDENTIAL_TEST_THROTTLES
     throttle_scope = "ai_key_test"
 
+    @extend_schema(
+        tags=["ai-settings"],
+        summary="Test a key live with the provider without saving it (owners, admins)",
+        description=(
+            "200 with `success: true` when the provider accepted the key, or `success: false` "
+            "and a classified `error_code` when it refused it. Omit `api_key` to test the "
+            "stored key."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        request=AIConfigInputSerializer,
+        responses={
+            200: api_schema.AI_KEY_TEST_RESULT,
+            400: api_schema.AIKeyFailureSerializer,
+            **error_responses(401, 403, 404, 429),
+        },
+    )
     def post(self, request):
         serializer = AIConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

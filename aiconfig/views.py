@@ -7,6 +7,8 @@ from django.views.decorators.http import require_POST
 from aiconfig import services
 from aiconfig.forms import AIConfigForm
 from aiconfig.selectors import ai_config_for
+from common import tested_secrets
+from common.encryption import mask_secret
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from organizations.request_context import client_ip
@@ -22,7 +24,15 @@ def _initial(config) -> dict:
 
 
 def render_settings(
-    request, *, ai_form=None, ai_result=None, whatsapp_form=None, whatsapp_result=None, status=200
+    request,
+    *,
+    ai_form=None,
+    ai_result=None,
+    ai_tested_ref=None,
+    whatsapp_form=None,
+    whatsapp_result=None,
+    whatsapp_tested_ref=None,
+    status=200,
 ):
     """The settings page: the AI section and the WhatsApp section, each with its own form."""
     membership = request.membership
@@ -48,11 +58,13 @@ def render_settings(
         "ai_config": config,
         "ai_form": ai_form,
         "ai_result": ai_result,
+        "ai_tested_ref": ai_tested_ref,
         "ai_models": models,
         "key_unreadable_message": services.KEY_UNREADABLE_MESSAGE,
         "whatsapp_config": whatsapp_config,
         "whatsapp_form": whatsapp_form,
         "whatsapp_result": whatsapp_result,
+        "whatsapp_tested_ref": whatsapp_tested_ref,
         "whatsapp_webhook_url": webhook_url(whatsapp_config) if whatsapp_config else None,
     }
     return render(request, "settings/index.html", context, status=status)
@@ -63,15 +75,28 @@ def settings_page(request):
     return render_settings(request)
 
 
+TESTED_KEY_EXPIRED = "The tested key is no longer at hand: paste it again and press Save."
+
+
 @membership_required(manager=True)
 @require_POST
 def ai_config_submit(request):
-    """One form, two buttons: "Test API key" (saves nothing) and "Save" (tests, then saves)."""
+    """One form, two buttons: "Test API key" (saves nothing) and "Save" (tests, then saves).
+
+    After a successful test of a typed key, the key field comes back empty (it is never sent
+    to the browser): the page carries a reference to the tested key, so Save saves it."""
     config = ai_config_for(request.membership.organization)
     form = AIConfigForm(request.POST, stored=config)
     if not form.is_valid():
         return render_settings(request, ai_form=form, status=400)
     data = form.cleaned_data
+    ref = request.POST.get("tested_ref")
+    if not data["api_key"] and ref:
+        tested = tested_secrets.take(request, scope="ai", ref=ref)
+        if tested is None or tested["provider"] != data["provider"]:
+            form.add_error("api_key", TESTED_KEY_EXPIRED)
+            return render_settings(request, ai_form=form, status=400)
+        data["api_key"] = tested["api_key"]
     try:
         if request.POST.get("action") == "save":
             services.ai_config_save(membership=request.membership, ip=client_ip(request), **data)
@@ -81,7 +106,15 @@ def ai_config_submit(request):
     except services.ServiceError as exc:
         apply_service_error(form, exc)
         return render_settings(request, ai_form=form, status=400)
-    return render_settings(request, ai_form=form, ai_result=result)
+    tested_ref = None
+    if result.success and data["api_key"]:
+        tested_ref = tested_secrets.stash(
+            request, scope="ai", values={"provider": data["provider"], "api_key": data["api_key"]}
+        )
+        form.fields["api_key"].widget.attrs["placeholder"] = (
+            f"Tested key {mask_secret(data['api_key'])}: leave empty to save it"
+        )
+    return render_settings(request, ai_form=form, ai_result=result, ai_tested_ref=tested_ref)
 
 
 @membership_required(manager=True)

@@ -70,7 +70,7 @@ class OutboundResponse:
     def json(self) -> Any:
         try:
             return jsonlib.loads(self.body)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        except (ValueError, RecursionError):  # bad JSON or UTF-8; JSON nested too deeply
             pass
         raise OutboundError("invalid_response", "The server's answer was not valid JSON.")
 

@@ -1,13 +1,15 @@
 """JSON API for accounts, organizations, invitations and members. Thin: services do the work."""
 
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from organizations import selectors, services
+from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
+from organizations import api_schema, selectors, services
 from organizations.api_errors import error_response
 from organizations.permissions import (
     IsManagerOrReadOnly,
@@ -35,6 +37,23 @@ class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Create an account",
+        description=(
+            "Creates a user with a new organization (as its owner, with `organization_name`) "
+            "or joins one through an invitation (`invitation_token`), and returns tokens."
+        ),
+        request=api_schema.REGISTER_REQUEST,
+        responses={
+            201: api_schema.RegisteredSerializer,
+            **error_responses(
+                400,
+                d400="The input is not valid, the email is taken, the password is too weak, "
+                "or the invitation is not valid.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -54,6 +73,17 @@ class RegisterView(APIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["auth"],
+        summary="Log out (revoke a refresh token)",
+        request=LogoutSerializer,
+        responses={
+            205: api_schema.RESET_CONTENT,
+            **error_responses(
+                400, 401, d400="The refresh token is not valid or belongs to someone else."
+            ),
+        },
+    )
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -75,6 +105,11 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["account"],
+        summary="The current user and their organizations",
+        responses={200: api_schema.MeResponseSerializer, **error_responses(401)},
+    )
     def get(self, request):
         user = request.user
         return Response(
@@ -91,6 +126,16 @@ class MeView(APIView):
 class InvitationCreateView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationManager]
 
+    @extend_schema(
+        tags=["organization"],
+        summary="Invite someone by email (owners and admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=InvitationCreateSerializer,
+        responses={
+            201: api_schema.InvitationCreatedSerializer,
+            **error_responses(*ORGANIZATION_ERRORS),
+        },
+    )
     def post(self, request):
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -113,6 +158,20 @@ class InvitationCreateView(APIView):
 class InvitationAcceptView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        tags=["organization"],
+        summary="Accept an invitation sent to the current user's email",
+        request=InvitationAcceptSerializer,
+        responses={
+            200: api_schema.InvitationAcceptedSerializer,
+            **error_responses(
+                400,
+                401,
+                d400="The token is not valid, used, expired or sent to another email address, "
+                "or the user is already a member.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = InvitationAcceptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -125,6 +184,12 @@ class InvitationAcceptView(APIView):
 class MemberListView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
 
+    @extend_schema(
+        tags=["organization"],
+        summary="The organization's members",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={200: MemberSerializer(many=True), **error_responses(*ORGANIZATION_ERRORS)},
+    )
     def get(self, request):
         members = selectors.organization_members(membership=api_membership(request))
         return Response(MemberSerializer(members, many=True).data)
@@ -139,6 +204,22 @@ class MemberDetailView(APIView):
             membership=api_membership(request), member_id=member_id
         )
 
+    @extend_schema(
+        tags=["organization"],
+        summary="Change a member's role (owners and admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=MemberRoleSerializer,
+        responses={
+            200: MemberSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                d400="Not a valid role, the last owner cannot step down, or several "
+                "organizations and no `X-Organization` header.",
+                d404="No such member in this organization, or `X-Organization` names no "
+                "organization the user belongs to.",
+            ),
+        },
+    )
     def patch(self, request, member_id):
         actor = api_membership(request)
         if not IsManagerOrReadOnly().has_permission(request, self):
@@ -158,6 +239,21 @@ class MemberDetailView(APIView):
         )
         return Response(MemberSerializer(membership).data)
 
+    @extend_schema(
+        tags=["organization"],
+        summary="Remove a member, or leave (a member's own id)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={
+            204: api_schema.NO_CONTENT,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                d400="The last owner cannot leave, or several organizations and no "
+                "`X-Organization` header.",
+                d404="No such member in this organization, or `X-Organization` names no "
+                "organization the user belongs to.",
+            ),
+        },
+    )
     def delete(self, request, member_id):
         target = self._target(request, member_id)
         if target is None:
@@ -166,3 +262,22 @@ class MemberDetailView(APIView):
             actor=api_membership(request), membership=target, ip=client_ip(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PingSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+class PingView(APIView):
+    """The cheapest authenticated endpoint: the baseline the load benchmark compares with."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = PingSerializer
+
+    @extend_schema(
+        tags=["account"],
+        summary="Cheapest authenticated request (load benchmark baseline)",
+        responses={200: PingSerializer, **error_responses(401)},
+    )
+    def get(self, request):
+        return Response({"ok": True})

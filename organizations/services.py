@@ -4,6 +4,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -318,3 +319,16 @@ def membership_remove(*, actor: Membership, membership: Membership, ip: str | No
         ip=ip,
         metadata={"role": membership.role},
     )
+
+
+def login_lockout_reset(*, email: str, ip: str | None = None) -> int:
+    """Forgets the failed logins recorded for `email` (from `ip` only, when given), which lifts
+    its lockout. Returns how many records were removed. Called after a password reset (every
+    address) and after a successful login (that address)."""
+    email = normalize_email(email)
+    if not email:
+        return 0
+    removed = axes_reset(username=email, ip=ip)
+    if removed:
+        logger.info("Failed-login records cleared for a user (%d)", removed)
+    return removed

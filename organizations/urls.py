@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from organizations import views
+from organizations import lockout, views
 from organizations.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        lockout.PasswordResetConfirmView.as_view(),  # also lifts a login lockout
         name="password_reset_confirm",
     ),
     path(

@@ -2,16 +2,18 @@
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
 from organizations.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
-from whatsapp import services
+from whatsapp import api_schema, services
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.serializers import WhatsAppConfigInputSerializer
 
@@ -64,6 +66,15 @@ class WhatsAppConfigView(APIView):
         # PUT verifies with Meta too.
         return [t() for t in CREDENTIAL_TEST_THROTTLES] if self.request.method == "PUT" else []
 
+    @extend_schema(
+        tags=["whatsapp-settings"],
+        summary="The organization's WhatsApp settings, token masked (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={
+            200: api_schema.WhatsAppConfigResponseSerializer,
+            **error_responses(*ORGANIZATION_ERRORS),
+        },
+    )
     def get(self, request):
         membership = api_membership(request)
         config = whatsapp_config_for(membership.organization)
@@ -71,6 +82,22 @@ class WhatsAppConfigView(APIView):
             return Response(NOT_CONFIGURED)
         return Response(config_payload(config, can_manage=membership.can_manage))
 
+    @extend_schema(
+        tags=["whatsapp-settings"],
+        summary="Verify the credentials with Meta and save them when accepted (owners, admins)",
+        description=(
+            "Omit `access_token` (or send null or an empty string) to keep the stored token. "
+            "Omit `app_secret` to keep the stored one; an empty string removes it. Nothing is "
+            "saved unless Meta accepts the credentials."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        request=WhatsAppConfigInputSerializer,
+        responses={
+            200: api_schema.WhatsAppConfigSavedSerializer,
+            400: api_schema.WhatsAppFailureSerializer,
+            **error_responses(401, 403, 404, 429),
+        },
+    )
     def put(self, request):
         serializer = WhatsAppConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,6 +118,12 @@ class WhatsAppConfigView(APIView):
             }
         )
 
+    @extend_schema(
+        tags=["whatsapp-settings"],
+        summary="Remove the WhatsApp settings and the stored token (owners, admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={204: None, **error_responses(*ORGANIZATION_ERRORS)},
+    )
     def delete(self, request):
         services.whatsapp_config_delete(membership=api_membership(request), ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -101,6 +134,22 @@ class WhatsAppConfigTestView(APIView):
     throttle_classes = CREDENTIAL_TEST_THROTTLES
     throttle_scope = "whatsapp_test"
 
+    @extend_schema(
+        tags=["whatsapp-settings"],
+        summary="Verify credentials with Meta without saving them (owners, admins)",
+        description=(
+            "200 with `success: true` and the number's details when Meta accepted the "
+            "credentials, or `success: false` and a classified `error_code` when it refused "
+            "them. Omit `access_token` to test the stored token."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        request=WhatsAppConfigInputSerializer,
+        responses={
+            200: api_schema.WHATSAPP_TEST_RESULT,
+            400: api_schema.WhatsAppFailureSerializer,
+            **error_responses(401, 403, 404, 429),
+        },
+    )
     def post(self, request):
         serializer = WhatsAppConfigInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

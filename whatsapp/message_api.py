@@ -1,15 +1,17 @@
 """JSON API for drafting and sending messages, the sent-messages history and usage."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from organizations.permissions import IsOrganizationMember
 from organizations.request_context import api_membership
-from whatsapp import message_services
+from whatsapp import api_schema, message_services
 from whatsapp.message_selectors import monthly_usage, sent_messages
 from whatsapp.message_serializers import GenerateSerializer, MessageRecordSerializer, SendSerializer
 
@@ -31,6 +33,23 @@ class GenerateView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
     throttle_classes = [MessageRateThrottle]
 
+    @extend_schema(
+        tags=["messages"],
+        summary="Draft a message with the organization's AI provider (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=GenerateSerializer,
+        responses={
+            200: api_schema.DraftSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                409,
+                429,
+                502,
+                d409="No AI provider is set up, or its stored key can no longer be read.",
+                d502="The AI provider refused or failed; `error_code` classifies why.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = GenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -57,6 +76,23 @@ class SendView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
     throttle_classes = [MessageRateThrottle]
 
+    @extend_schema(
+        tags=["messages"],
+        summary="Send a WhatsApp text message (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=SendSerializer,
+        responses={
+            200: api_schema.SentSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                409,
+                429,
+                502,
+                d409="WhatsApp is not set up, or its stored token can no longer be read.",
+                d502="WhatsApp refused the message or failed; `error_code` classifies why.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -78,6 +114,18 @@ class MessagePagination(PageNumberPagination):
 class MessageListView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
 
+    @extend_schema(
+        tags=["messages"],
+        summary="Sent messages, newest first, refused ones included (any member)",
+        parameters=[ORGANIZATION_PARAMETER, *api_schema.PAGE_PARAMETERS],
+        responses={
+            200: api_schema.MessagePageSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                d404="No such page, or `X-Organization` names no organization the user belongs to.",
+            ),
+        },
+    )
     def get(self, request):
         paginator = MessagePagination()
         page = paginator.paginate_queryset(
@@ -89,5 +137,11 @@ class MessageListView(APIView):
 class UsageView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
 
+    @extend_schema(
+        tags=["messages"],
+        summary="This month's drafts, sends, failures and AI tokens (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={200: api_schema.UsageSerializer, **error_responses(*ORGANIZATION_ERRORS)},
+    )
     def get(self, request):
         return Response(monthly_usage(api_membership(request).organization))

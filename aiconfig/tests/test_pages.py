@@ -172,3 +172,85 @@ def test_it_tests_selected_configurations_from_the_admin(team, fake_providers, s
     )
     config = AIConfig.objects.get()
     assert config.last_test_ok is False and config.last_error_code == "rate_limited"
+
+
+def ref_in(html: str) -> str:
+    import re
+
+    return re.search(r'name="tested_ref" value="([^"]+)"', html).group(1)
+
+
+def test_it_saves_the_key_that_was_just_tested_without_pasting_it_again(team, fake_providers):
+    client = client_for(team.owner)
+    base = {"provider": "gemini", "model": "", "base_url": ""}
+    tested = client.post("/settings/ai/", {**base, "api_key": KEY, "action": "test"})
+    html = tested.content.decode()
+    assert KEY not in html
+    assert f"Tested key ***{KEY[-4:]}" in html
+    saved = client.post(
+        "/settings/ai/", {**base, "api_key": "", "tested_ref": ref_in(html), "action": "save"}
+    )
+    assert saved.status_code == 302
+    assert AIConfig.objects.get().api_key == KEY
+
+
+def test_it_replaces_the_stored_key_with_the_tested_one(team, fake_providers):
+    submit(team.owner, "save")  # gemini stored
+    client = client_for(team.owner)
+    base = {"provider": "groq", "model": "", "base_url": ""}
+    html = client.post(
+        "/settings/ai/", {**base, "api_key": VALID_KEYS["groq"], "action": "test"}
+    ).content.decode()
+    client.post(
+        "/settings/ai/", {**base, "api_key": "", "tested_ref": ref_in(html), "action": "save"}
+    )
+    config = AIConfig.objects.get()
+    assert config.provider == "groq" and config.api_key == VALID_KEYS["groq"]
+
+
+@pytest.mark.parametrize("change", [{"tested_ref": "forged"}, {"provider": "openai"}])
+def test_it_refuses_a_forged_or_mismatched_tested_key_reference(team, fake_providers, change):
+    submit(team.owner, "save")  # a stored gemini key that must not be silently re-saved
+    client = client_for(team.owner)
+    base = {"provider": "gemini", "model": "gemini-3.8-flash", "base_url": ""}
+    html = client.post("/settings/ai/", {**base, "api_key": KEY, "action": "test"}).content.decode()
+    data = {**base, "api_key": "", "tested_ref": ref_in(html), "action": "save", **change}
+    response = client.post("/settings/ai/", data)
+    assert response.status_code == 400
+    assert "paste it again" in response.content.decode()
+    assert AIConfig.objects.get().model == "gemini-2.5-flash"
+
+
+def test_it_does_not_carry_a_tested_key_to_another_user(team, fake_providers):
+    html = (
+        client_for(team.owner)
+        .post(
+            "/settings/ai/",
+            {"provider": "gemini", "api_key": KEY, "model": "", "base_url": "", "action": "test"},
+        )
+        .content.decode()
+    )
+    response = client_for(team.admin).post(
+        "/settings/ai/",
+        {
+            "provider": "gemini",
+            "api_key": "",
+            "model": "",
+            "base_url": "",
+            "tested_ref": ref_in(html),
+            "action": "save",
+        },
+    )
+    assert response.status_code == 400
+    assert not AIConfig.objects.exists()
+
+
+def test_it_keeps_the_tested_key_encrypted_in_the_session(team, fake_providers):
+    from django.contrib.sessions.models import Session
+
+    client_for(team.owner).post(
+        "/settings/ai/",
+        {"provider": "gemini", "api_key": KEY, "model": "", "base_url": "", "action": "test"},
+    )
+    for session in Session.objects.all():
+        assert KEY not in str(session.get_decoded())

@@ -108,3 +108,51 @@ def test_it_never_shows_the_token_or_app_secret_in_the_admin(team, fake_graph, c
         assert "***" + VALID_TOKEN[-4:] in html
         assert VALID_TOKEN not in html and APP_SECRET not in html
     assert VALID_TOKEN not in caplog.text and APP_SECRET not in caplog.text
+
+
+def test_it_saves_the_token_that_was_just_tested_without_pasting_it_again(team, fake_graph):
+    import re
+
+    client = client_for(team.owner)
+    html = client.post(
+        "/settings/whatsapp/",
+        {
+            "phone_number_id": PHONE_NUMBER_ID,
+            "business_account_id": WABA_ID,
+            "access_token": VALID_TOKEN,
+            "app_secret": APP_SECRET,
+            "action": "test",
+        },
+    ).content.decode()
+    assert VALID_TOKEN not in html and APP_SECRET not in html
+    ref = re.search(r'name="tested_ref" value="([^"]+)"', html).group(1)
+    saved = client.post(
+        "/settings/whatsapp/",
+        {
+            "phone_number_id": PHONE_NUMBER_ID,
+            "business_account_id": WABA_ID,
+            "access_token": "",
+            "app_secret": "",
+            "tested_ref": ref,
+            "action": "save",
+        },
+    )
+    assert saved.status_code == 302
+    config = WhatsAppConfig.objects.get()
+    assert config.access_token == VALID_TOKEN and config.app_secret == APP_SECRET
+
+
+def test_it_refuses_an_unknown_tested_token_reference(team, fake_graph):
+    response = client_for(team.owner).post(
+        "/settings/whatsapp/",
+        {
+            "phone_number_id": PHONE_NUMBER_ID,
+            "business_account_id": WABA_ID,
+            "access_token": "",
+            "app_secret": "",
+            "tested_ref": "forged",
+            "action": "save",
+        },
+    )
+    assert response.status_code == 400
+    assert not WhatsAppConfig.objects.exists()

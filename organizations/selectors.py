@@ -54,9 +54,8 @@ def organization_members(*, membership: Membership) -> QuerySet[Membership]:
 
 
 def organization_member(*, membership: Membership, member_id) -> Membership | None:
-    try:
-        member_id = int(member_id)
-    except (TypeError, ValueError):
+    member_id = str(member_id)
+    if not (member_id.isascii() and member_id.isdigit() and len(member_id) <= 18):
         return None
     return organization_members(membership=membership).filter(pk=member_id).first()
 

@@ -201,7 +201,7 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
         raise WebhookRefused(403, "bad signature")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise WebhookRefused(400, "body is not JSON") from None
     stored = 0
     for value in _change_values(payload):

@@ -435,6 +435,10 @@ def test_it_reports_an_unreadable_stored_key_without_a_500(team, fake_providers,
 
 def test_it_uses_the_operators_default_model_when_none_is_given(team, fake_providers, settings):
     settings.OPENAI_DEFAULT_MODEL = "gpt-5.5"
-    body = api_client(team.owner).post(TEST_URL, {"provider": "openai", "api_key": OPENAI_KEY}, format="json").json()
+    body = (
+        api_client(team.owner)
+        .post(TEST_URL, {"provider": "openai", "api_key": OPENAI_KEY}, format="json")
+        .json()
+    )
     assert body["success"] is True and body["model"] == "gpt-5.5"
     assert fake_providers.requests_for("openai")[0].json["model"] == "gpt-5.5"

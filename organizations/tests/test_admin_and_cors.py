@@ -16,7 +16,9 @@ def admin_client(db):
 
 
 def test_it_shows_every_admin_page_without_invitation_tokens(team, admin_client):
-    invitation, token = invitation_create(actor=team.membership(team.owner), email="x@example.org", role="member")
+    invitation, token = invitation_create(
+        actor=team.membership(team.owner), email="x@example.org", role="member"
+    )
     pages = [
         "/admin/organizations/organization/",
         f"/admin/organizations/organization/{team.org.pk}/change/",
@@ -37,7 +39,12 @@ def test_it_shows_every_admin_page_without_invitation_tokens(team, admin_client)
 
 def test_it_keeps_audit_events_read_only_in_the_admin(team, admin_client):
     event = AuditEvent.objects.create(organization=team.org, action="x.y")
-    assert admin_client.post(f"/admin/organizations/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            f"/admin/organizations/auditevent/{event.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert admin_client.get("/admin/organizations/auditevent/add/").status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 

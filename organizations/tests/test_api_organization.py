@@ -239,6 +239,8 @@ def test_it_hides_members_of_other_organizations(team):
     )
     assert client.delete(f"/api/organization/members/{outsider_membership.pk}").status_code == 404
     assert client.delete("/api/organization/members/abc").status_code == 404
+    member_id = team.membership(team.member).pk
+    assert client.delete(f"/api/organization/members/%20{member_id}").status_code == 404
     assert Membership.objects.get(user=team.outsider).role == Role.OWNER
 
 

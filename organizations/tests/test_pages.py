@@ -237,3 +237,14 @@ def test_it_serves_static_files_locally_without_any_cdn(team):
     html = client_for(team.owner).get("/").content.decode()
     assert "/static/css/app.css" in html
     assert "https://" not in html and "http://" not in html.replace("http://testserver", "")
+
+
+def test_it_explains_an_expired_form_without_inline_styles(team):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(team.owner)
+    response = client.post("/organization/members/", {"email": "x@grace.test", "role": "member"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "This form expired" in html
+    assert "<style" not in html
+    assert not Invitation.objects.exists()

@@ -209,3 +209,7 @@ def test_it_accepts_a_signed_body_that_is_not_an_event(config):
 
 def test_it_answers_400_to_a_signed_body_that_is_not_json(config):
     assert post(config, None, raw=b"not json").status_code == 400
+
+
+def test_it_answers_400_to_a_signed_body_nested_too_deeply(config):
+    assert post(config, None, raw=b"[" * 100_000 + b"]" * 100_000).status_code == 400

@@ -11,6 +11,7 @@ from aiconfig.selectors import ai_config_for
 from aiconfig.serializers import AIConfigInputSerializer
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
+from organizations.api_errors import service_error_response
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
 
@@ -41,13 +42,6 @@ def config_payload(config) -> dict:
     if config.key_unreadable:
         payload["key_message"] = services.KEY_UNREADABLE_MESSAGE
     return payload
-
-
-def failure_payload(provider: str, exc: services.ServiceError) -> dict:
-    body = {"success": False, "provider": provider, "error": exc.message, "error_code": exc.code}
-    if exc.field:
-        body["fields"] = {exc.field: [exc.message]}
-    return body
 
 
 class AIConfigView(APIView):
@@ -95,11 +89,7 @@ class AIConfigView(APIView):
                 membership=api_membership(request), ip=client_ip(request), **data
             )
         except services.ServiceError as exc:
-            if exc.status != 400:
-                raise
-            return Response(
-                failure_payload(data["provider"], exc), status=status.HTTP_400_BAD_REQUEST
-            )
+            return service_error_response(exc, success=False, provider=data["provider"])
         return Response(
             {
                 "success": True,
@@ -147,11 +137,7 @@ class AIConfigTestView(APIView):
         try:
             result = services.ai_config_test(membership=api_membership(request), **data)
         except services.ServiceError as exc:
-            if exc.status != 400:
-                raise
-            return Response(
-                failure_payload(data["provider"], exc), status=status.HTTP_400_BAD_REQUEST
-            )
+            return service_error_response(exc, success=False, provider=data["provider"])
         if not result.success:
             return Response(
                 {

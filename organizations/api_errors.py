@@ -16,6 +16,18 @@ def error_response(message: str, *, status_code: int, code: str | None = None, *
     return Response(body, status=status_code)
 
 
+def service_error_body(exc: ServiceError, **extra) -> dict:
+    """A refused request as the API answers it: `extra`, then `{error, error_code, fields?}`."""
+    body = {**extra, "error": exc.message, "error_code": exc.code}
+    if exc.field:
+        body["fields"] = {exc.field: [exc.message]}
+    return body
+
+
+def service_error_response(exc: ServiceError, *, status_code: int | None = None, **extra):
+    return Response(service_error_body(exc, **extra), status=status_code or exc.status)
+
+
 def _first_message(data) -> str:
     if isinstance(data, dict):
         for value in data.values():
@@ -27,9 +39,7 @@ def _first_message(data) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        fields = {exc.field: [exc.message]} if exc.field else None
-        extra = {"fields": fields} if fields else {}
-        return error_response(exc.message, status_code=exc.status, code=exc.code, **extra)
+        return service_error_response(exc)
     if isinstance(exc, OrganizationChoiceError):
         return error_response(exc.message, status_code=exc.status)
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
+from organizations.api_errors import service_error_response
 from organizations.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
@@ -49,13 +50,6 @@ def config_payload(config, *, can_manage: bool) -> dict:
     if can_manage:
         payload["webhook_verify_token"] = config.webhook_verify_token
     return payload
-
-
-def failure_payload(exc: ServiceError) -> dict:
-    body = {"success": False, "error": exc.message, "error_code": exc.code}
-    if exc.field:
-        body["fields"] = {exc.field: [exc.message]}
-    return body
 
 
 class WhatsAppConfigView(APIView):
@@ -107,9 +101,7 @@ class WhatsAppConfigView(APIView):
                 membership=membership, ip=client_ip(request), **serializer.validated_data
             )
         except ServiceError as exc:
-            if exc.status != 400:
-                raise
-            return Response(failure_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+            return service_error_response(exc, success=False)
         return Response(
             {
                 "success": True,
@@ -158,11 +150,10 @@ class WhatsAppConfigTestView(APIView):
         try:
             info = services.whatsapp_config_test(membership=api_membership(request), **data)
         except services.VerificationFailed as exc:
-            return Response(failure_payload(exc))
+            # Meta's verdict on the credentials is the answer, not an error of the request.
+            return service_error_response(exc, status_code=200, success=False)
         except ServiceError as exc:
-            if exc.status != 400:
-                raise
-            return Response(failure_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+            return service_error_response(exc, success=False)
         return Response(
             {
                 "success": True,

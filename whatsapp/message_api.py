@@ -9,6 +9,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
+from organizations.api_errors import service_error_response
 from organizations.permissions import IsOrganizationMember
 from organizations.request_context import api_membership
 from whatsapp import api_schema, message_services
@@ -23,10 +24,6 @@ class MessageRateThrottle(UserRateThrottle):
 
     def get_rate(self):
         return settings.MESSAGES_RATE
-
-
-def failure(exc: message_services.ServiceError) -> Response:
-    return Response({"error": exc.message, "error_code": exc.code}, status=exc.status)
 
 
 class GenerateView(APIView):
@@ -58,7 +55,7 @@ class GenerateView(APIView):
                 membership=api_membership(request), **serializer.validated_data
             )
         except message_services.ServiceError as exc:
-            return failure(exc)
+            return service_error_response(exc)
         return Response(
             {
                 "text": generation.text,
@@ -101,7 +98,7 @@ class SendView(APIView):
                 membership=api_membership(request), **serializer.validated_data
             )
         except message_services.ServiceError as exc:
-            return failure(exc)
+            return service_error_response(exc)
         return Response({"success": True, "message_id": record.message_id, "status": record.status})
 
 

@@ -51,17 +51,19 @@ class AIConfigAdminForm(forms.ModelForm):
             return data
         provider = data["provider"]
         key = data.get("new_api_key")
-        if not key:
-            if not self.instance.pk or self.instance.key_unreadable:
-                self.add_error("new_api_key", "Enter the API key.")
-                return data
-            if self.instance.provider != provider:
-                self.add_error("new_api_key", "Enter the API key for the new provider.")
-                return data
-            key = self.instance.api_key
         if provider == "custom" and not data.get("base_url"):
             self.add_error("base_url", "Enter the base URL of the OpenAI-compatible server.")
             return data
+        if not key:
+            try:
+                key = services.stored_key_for(
+                    self.instance if self.instance.pk else None,
+                    provider=provider,
+                    base_url=data.get("base_url"),
+                )
+            except services.ServiceError as exc:
+                self.add_error("new_api_key", exc.message)
+                return data
         data["model"] = data.get("model") or default_model_for(provider)
         self.test_result = clients.test_key(
             provider=provider,
@@ -101,13 +103,17 @@ class AIConfigAdmin(admin.ModelAdmin):
     )
     actions = ["test_selected"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A stored key stays with its organization: it cannot be moved to another one.
+        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
     @admin.display(description="API key")
     def masked_key(self, obj):
         return obj.api_key_masked or ("unreadable" if obj.key_unreadable else "—")
 
     def save_model(self, request, obj, form, change):
         stored = services.ai_config_store(
-            organization=form.cleaned_data["organization"],
+            organization=obj.organization,
             actor=request.user,
             provider=form.cleaned_data["provider"],
             api_key=form.tested_key,

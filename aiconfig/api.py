@@ -10,7 +10,7 @@ from aiconfig import api_schema, services
 from aiconfig.selectors import ai_config_for
 from aiconfig.serializers import AIConfigInputSerializer
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
-from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
+from common.throttles import CredentialTestThrottle
 from organizations.api_errors import service_error_response
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
@@ -22,7 +22,7 @@ NOT_CONFIGURED = {
     "model": None,
     "base_url": None,
 }
-CREDENTIAL_TEST_THROTTLES = [CredentialTestUserThrottle, CredentialTestOrganizationThrottle]
+CREDENTIAL_TEST_THROTTLES = [CredentialTestThrottle]
 
 
 def config_payload(config) -> dict:

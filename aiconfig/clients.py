@@ -224,8 +224,16 @@ def _timeout_setting() -> float:
     return float(settings.AI_PROVIDER_TIMEOUT)
 
 
+# Token counts are stored in PositiveIntegerField columns (0 to 2**31 - 1 on every database).
+_MAX_TOKEN_COUNT = 2**31
+
+
 def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A provider's token count, or None for anything that is not a plausible count (a
+    negative number, one too large to store, a bool, a float, text)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_TOKEN_COUNT:
+        return value
+    return None
 
 
 def _as_dict(value: Any) -> dict:

@@ -30,11 +30,15 @@ def _require_manager(membership: Membership) -> None:
         raise NotAllowed("Only owners and admins can change the AI settings.")
 
 
-def _resolve_key(*, membership: Membership, provider: str, api_key: str | None) -> str:
-    """The key to test: the one given, else the stored one (same provider only)."""
-    if api_key:
-        return api_key
-    config = ai_config_for(membership.organization)
+def _same_server(a: str | None, b: str | None) -> bool:
+    return (a or "").strip().rstrip("/") == (b or "").strip().rstrip("/")
+
+
+def stored_key_for(config: AIConfig | None, *, provider: str, base_url: str | None) -> str:
+    """The stored key, when it may be reused for `provider` at `base_url`.
+
+    A stored key only goes back to where it was saved for: the same provider and, for a
+    custom server, the same base URL (else an admin could send it to a server of theirs)."""
     if config is None:
         raise ServiceError("Enter the API key.", field="api_key", code="required")
     if config.provider != provider:
@@ -43,9 +47,26 @@ def _resolve_key(*, membership: Membership, provider: str, api_key: str | None) 
             field="api_key",
             code="required",
         )
+    if config.base_url and not _same_server(config.base_url, base_url):
+        raise ServiceError(
+            "Enter the API key again for the new server: the stored key only goes to the "
+            "server it was saved for.",
+            field="api_key",
+            code="required",
+        )
     if config.key_unreadable:
         raise ServiceError(KEY_UNREADABLE_MESSAGE, field="api_key", code="key_unreadable")
     return config.api_key
+
+
+def _resolve_key(
+    *, membership: Membership, provider: str, api_key: str | None, base_url: str | None
+) -> str:
+    """The key to test: the one given, else the stored one (see stored_key_for)."""
+    if api_key:
+        return api_key
+    config = ai_config_for(membership.organization)
+    return stored_key_for(config, provider=provider, base_url=base_url)
 
 
 def ai_config_test(
@@ -58,7 +79,7 @@ def ai_config_test(
 ) -> clients.KeyTestResult:
     """Tests credentials against the provider. Saves nothing."""
     _require_manager(membership)
-    key = _resolve_key(membership=membership, provider=provider, api_key=api_key)
+    key = _resolve_key(membership=membership, provider=provider, api_key=api_key, base_url=base_url)
     return clients.test_key(
         provider=provider,
         api_key=key,
@@ -79,7 +100,7 @@ def ai_config_save(
     """Tests the credentials first and saves them only when the provider accepts them."""
     _require_manager(membership)
     model = model or default_model_for(provider)
-    key = _resolve_key(membership=membership, provider=provider, api_key=api_key)
+    key = _resolve_key(membership=membership, provider=provider, api_key=api_key, base_url=base_url)
     # The network call stays outside the transaction: no row is locked while a provider thinks.
     result = clients.test_key(
         provider=provider, api_key=key, model=model, base_url=base_url or None

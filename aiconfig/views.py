@@ -9,6 +9,7 @@ from aiconfig.forms import AIConfigForm
 from aiconfig.selectors import ai_config_for
 from common import tested_secrets
 from common.encryption import mask_secret
+from common.throttles import credential_test_wait, too_many_message
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from organizations.request_context import client_ip
@@ -89,6 +90,10 @@ def ai_config_submit(request):
     form = AIConfigForm(request.POST, stored=config)
     if not form.is_valid():
         return render_settings(request, ai_form=form, status=400)
+    wait = credential_test_wait(scope="ai_key_test", membership=request.membership)
+    if wait:
+        form.add_error(None, too_many_message(wait))
+        return render_settings(request, ai_form=form, status=429)
     data = form.cleaned_data
     ref = request.POST.get("tested_ref")
     if not data["api_key"] and ref:

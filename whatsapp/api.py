@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
-from common.throttles import CredentialTestOrganizationThrottle, CredentialTestUserThrottle
+from common.throttles import CredentialTestThrottle
 from organizations.api_errors import service_error_response
 from organizations.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
@@ -24,7 +24,7 @@ NOT_CONFIGURED = {
     "business_account_id": None,
     "access_token_masked": None,
 }
-CREDENTIAL_TEST_THROTTLES = [CredentialTestUserThrottle, CredentialTestOrganizationThrottle]
+CREDENTIAL_TEST_THROTTLES = [CredentialTestThrottle]
 
 
 def webhook_url(config) -> str:

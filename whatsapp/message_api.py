@@ -1,14 +1,13 @@
 """JSON API for drafting and sending messages, the sent-messages history and usage."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
+from common.throttles import MessageThrottle
 from organizations.api_errors import service_error_response
 from organizations.permissions import IsOrganizationMember
 from organizations.request_context import api_membership
@@ -17,18 +16,9 @@ from whatsapp.message_selectors import monthly_usage, sent_messages
 from whatsapp.message_serializers import GenerateSerializer, MessageRecordSerializer, SendSerializer
 
 
-class MessageRateThrottle(UserRateThrottle):
-    """Limits drafts and sends per user (each one costs the organization money)."""
-
-    scope = "messages"
-
-    def get_rate(self):
-        return settings.MESSAGES_RATE
-
-
 class GenerateView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
-    throttle_classes = [MessageRateThrottle]
+    throttle_classes = [MessageThrottle]
 
     @extend_schema(
         tags=["messages"],
@@ -71,7 +61,7 @@ class GenerateView(APIView):
 
 class SendView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
-    throttle_classes = [MessageRateThrottle]
+    throttle_classes = [MessageThrottle]
 
     @extend_schema(
         tags=["messages"],

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from aiconfig.selectors import ai_config_for
+from common.throttles import message_wait, too_many_message
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from whatsapp import message_services
@@ -12,51 +13,51 @@ from whatsapp.message_selectors import monthly_usage, sent_messages
 from whatsapp.selectors import whatsapp_config_for
 
 
+def _attempt(membership, form, action):
+    """Runs a draft or a send for a valid form: (result or None, HTTP status)."""
+    if not form.is_valid():
+        return None, 400
+    wait = message_wait(user_id=membership.user_id)
+    if wait:
+        form.add_error(None, too_many_message(wait))
+        return None, 429
+    try:
+        return action(membership=membership, **form.cleaned_data), 200
+    except message_services.ServiceError as exc:
+        apply_service_error(form, exc)
+        # Not configured is the church's to fix (400); the provider or Meta failing is 502.
+        return None, 400 if exc.status == 409 else 502
+
+
 @membership_required
 def composer(request):
     """GET shows the composer; POST action=draft drafts with AI, action=send sends."""
     membership = request.membership
     draft_form, send_form, status = DraftForm(), SendForm(), 200
     draft_notice = None
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "draft":
-            draft_form = DraftForm(request.POST)
-            send_form = SendForm(initial={"to": request.POST.get("to", "")})
-            if draft_form.is_valid():
-                try:
-                    generation, provider = message_services.message_draft(
-                        membership=membership, **draft_form.cleaned_data
-                    )
-                except message_services.ServiceError as exc:
-                    apply_service_error(draft_form, exc)
-                    status = 400 if exc.status == 409 else 502
-                else:
-                    send_form = SendForm(
-                        initial={"text": generation.text, "to": request.POST.get("to", "")}
-                    )
-                    draft_notice = (
-                        f"Drafted by {provider} ({generation.model}). Edit it before sending."
-                    )
-            else:
-                status = 400
-        elif action == "send":
-            # Unbound: the prompt only rides along, it is not checked when sending.
-            draft_form = DraftForm(
-                initial={k: request.POST.get(k, "") for k in ("prompt", "tone", "language")}
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "draft":
+        draft_form = DraftForm(request.POST)
+        send_form = SendForm(initial={"to": request.POST.get("to", "")})
+        drafted, status = _attempt(membership, draft_form, message_services.message_draft)
+        if drafted:
+            generation, provider = drafted
+            send_form = SendForm(
+                initial={"text": generation.text, "to": request.POST.get("to", "")}
             )
-            send_form = SendForm(request.POST)
-            if send_form.is_valid():
-                try:
-                    message_services.message_send(membership=membership, **send_form.cleaned_data)
-                except message_services.ServiceError as exc:
-                    apply_service_error(send_form, exc)
-                    status = 400 if exc.status == 409 else 502
-                else:
-                    messages.success(request, "Message sent. Its delivery status shows below.")
-                    return redirect("messages")
-            else:
-                status = 400
+            draft_notice = f"Drafted by {provider} ({generation.model}). Edit it before sending."
+    elif action == "send":
+        # Unbound: the prompt only rides along, it is not checked when sending.
+        draft_form = DraftForm(
+            initial={k: request.POST.get(k, "") for k in ("prompt", "tone", "language")}
+        )
+        send_form = SendForm(request.POST)
+        sent, status = _attempt(membership, send_form, message_services.message_send)
+        if sent:
+            messages.success(request, "Message sent. Its delivery status shows below.")
+            return redirect("messages")
+    elif request.method == "POST":
+        status = 400  # neither button: nothing to do
     ai_config = ai_config_for(membership.organization)
     whatsapp_config = whatsapp_config_for(membership.organization)
     context = {

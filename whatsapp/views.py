@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from aiconfig.views import render_settings
 from common import tested_secrets
 from common.encryption import mask_secret
+from common.throttles import credential_test_wait, too_many_message
 from organizations.errors import ServiceError
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
@@ -29,6 +30,10 @@ def whatsapp_config_submit(request):
     form = WhatsAppConfigForm(request.POST, stored=config)
     if not form.is_valid():
         return render_settings(request, whatsapp_form=form, status=400)
+    wait = credential_test_wait(scope="whatsapp_test", membership=request.membership)
+    if wait:
+        form.add_error(None, too_many_message(wait))
+        return render_settings(request, whatsapp_form=form, status=429)
     data = form.cleaned_data
     ref = request.POST.get("tested_ref")
     if not data["access_token"] and ref:

@@ -14,6 +14,9 @@ Scenarios (per provider, default "ok"):
   as a reasoning model that spent its budget), hang (no answer until stop()),
   hang_listing (only model listing hangs), drip (headers, then a byte per drip_interval),
   drip_headers (the status line itself dripped), redirect (302 to /redirected here).
+
+`fake.usage_override` (a dict, e.g. {"prompt_tokens": -1}) is merged into the usage object
+of every successful generation, in the provider's own field names.
 """
 
 from __future__ import annotations
@@ -614,11 +617,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise _rate_limited(provider)
         text = "" if scenario == "empty" else REPLY_TEXT
         if provider == "gemini":
-            self._send(200, self._gemini_reply(model, text, scenario))
+            reply = self._gemini_reply(model, text, scenario)
         elif provider == "anthropic":
-            self._send(200, self._anthropic_reply(model, text, scenario))
+            reply = self._anthropic_reply(model, text, scenario)
         else:
-            self._send(200, self._openai_reply(model, text, scenario))
+            reply = self._openai_reply(model, text, scenario)
+        usage_key = "usageMetadata" if provider == "gemini" else "usage"
+        if self.fake.usage_override and isinstance(reply.get(usage_key), dict):
+            reply[usage_key].update(self.fake.usage_override)
+        self._send(200, reply)
 
     @staticmethod
     def _openai_reply(model, text, scenario):
@@ -681,6 +688,7 @@ class FakeProviders:
         self.hang_seconds = 60.0
         self.drip_interval = 1.0
         self.generation_delay = 0.0  # seconds before answering a generation
+        self.usage_override: dict[str, Any] = {}  # merged into a generation's usage
         self._lock = threading.Lock()
         # Set to release hanging/dripping handlers; replaced on reset().
         self._release = threading.Event()
@@ -714,6 +722,7 @@ class FakeProviders:
         self.hang_seconds = 60.0
         self.drip_interval = 1.0
         self.generation_delay = 0.0
+        self.usage_override = {}
 
     def requests_for(self, provider: str) -> list[RecordedRequest]:
         with self._lock:

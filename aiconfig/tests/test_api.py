@@ -442,3 +442,26 @@ def test_it_uses_the_operators_default_model_when_none_is_given(team, fake_provi
     )
     assert body["success"] is True and body["model"] == "gpt-5.5"
     assert fake_providers.requests_for("openai")[0].json["model"] == "gpt-5.5"
+
+
+def test_it_never_sends_a_stored_custom_key_to_another_server(team, fake_providers, settings):
+    settings.AI_ALLOW_PRIVATE_BASE_URLS = True
+    server = fake_providers.base_urls()["CUSTOM_BASE_URL"]
+    saved = put(
+        team.owner, {"provider": "custom", "api_key": VALID_KEYS["custom"], "base_url": server}
+    )
+    assert saved.status_code == 200
+    fake_providers.reset()
+    elsewhere = server.replace("/custom/v1", "/openai/v1")  # "another server" the admin controls
+    for method, url in (("post", TEST_URL), ("put", URL)):
+        response = getattr(api_client(team.admin), method)(
+            url, {"provider": "custom", "base_url": elsewhere}, format="json"
+        )
+        assert response.status_code == 400, method
+        assert "api_key" in response.json()["fields"]
+    assert not fake_providers.requests
+    # The same server (trailing slash aside) may reuse the stored key.
+    same = api_client(team.admin).post(
+        TEST_URL, {"provider": "custom", "base_url": server + "/"}, format="json"
+    )
+    assert same.json()["success"] is True

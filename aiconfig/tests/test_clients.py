@@ -444,3 +444,37 @@ def test_it_does_not_call_a_missing_model_a_wrong_model_outside_generation():
     spec = get_provider("openai")
     payload = {"error": {"code": "model_not_found"}}
     assert clients.classify(spec, 404, payload, phase="list") == "provider_error"
+
+
+# --- token usage a database can store -----------------------------------------------------
+
+USAGE_FIELDS = {  # family -> (input field, output field) in the provider's usage object
+    "openai": ("prompt_tokens", "completion_tokens"),
+    "gemini": ("promptTokenCount", "candidatesTokenCount"),
+    "anthropic": ("input_tokens", "output_tokens"),
+}
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini", "anthropic"])
+@pytest.mark.parametrize("odd", [-1, 2**31, 10**12, True, 1.5, "12"])
+def test_it_reports_token_counts_that_cannot_be_stored_as_unknown(fake, provider, odd):
+    input_field, output_field = USAGE_FIELDS[get_provider(provider).family]
+    fake.usage_override = {input_field: odd, output_field: 2**31 - 1}
+    generation = clients.generate(
+        provider=provider,
+        api_key=VALID_KEYS[provider],
+        model=None,
+        base_url=None,
+        prompt="Hi",
+    )
+    assert generation.text == "OK"
+    assert generation.input_tokens is None
+    assert generation.output_tokens == 2**31 - 1  # the largest count a column holds
+
+
+def test_it_keeps_a_zero_token_count(fake):
+    fake.usage_override = {"prompt_tokens": 0, "completion_tokens": 0}
+    generation = clients.generate(
+        provider="openai", api_key=VALID_KEYS["openai"], model=None, base_url=None, prompt="Hi"
+    )
+    assert (generation.input_tokens, generation.output_tokens) == (0, 0)

@@ -254,3 +254,15 @@ def test_it_keeps_the_tested_key_encrypted_in_the_session(team, fake_providers):
     )
     for session in Session.objects.all():
         assert KEY not in str(session.get_decoded())
+
+
+def test_it_does_not_let_the_admin_move_a_key_to_another_organization(
+    team, fake_providers, superuser
+):
+    submit(team.owner, "save")
+    config = AIConfig.objects.get()
+    url = f"/admin/aiconfig/aiconfig/{config.pk}/change/"
+    data = {"organization": team.other_org.pk, "provider": "gemini", "model": "", "base_url": ""}
+    client_for(superuser).post(url, {**data, "new_api_key": ""})
+    assert not AIConfig.objects.filter(organization=team.other_org).exists()
+    assert AIConfig.objects.get().organization == team.org

@@ -302,7 +302,7 @@ user_pk, org_pk, count = (int(a) for a in sys.argv[1:4])
 view = AIConfigTestView()
 request = SimpleNamespace(
     user=SimpleNamespace(pk=user_pk, is_authenticated=True),
-    _api_membership=SimpleNamespace(organization_id=org_pk),
+    _api_membership=SimpleNamespace(user_id=user_pk, organization_id=org_pk),
     META={"REMOTE_ADDR": "127.0.0.2"},
 )
 allowed = 0

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from aiconfig import services
@@ -81,6 +82,7 @@ TESTED_KEY_EXPIRED = "The tested key is no longer at hand: paste it again and pr
 
 @membership_required(manager=True)
 @require_POST
+@sensitive_post_parameters("api_key")
 def ai_config_submit(request):
     """One form, two buttons: "Test API key" (saves nothing) and "Save" (tests, then saves).
 

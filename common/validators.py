@@ -50,4 +50,7 @@ def validate_base_url(value: str) -> None:
         raise ValidationError("Enter a valid URL, like https://llm.example.org/v1.")
     if parts.username is not None or parts.password is not None:
         raise ValidationError("Put no user name or password in the base URL.")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        # Shown to every member and in the audit trail: a key must not ride along in it.
+        raise ValidationError("Put no query string (?…) or fragment (#…) in the base URL.")
     del port

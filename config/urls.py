@@ -25,3 +25,6 @@ urlpatterns = [
     path("", include("whatsapp.urls")),
     path("", include("organizations.urls")),
 ]
+
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -41,7 +41,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
     if isinstance(exc, OrganizationChoiceError):
-        return error_response(exc.message, status_code=exc.status)
+        return error_response(exc.message, status_code=exc.status, code=exc.code)
 
     response = drf_exception_handler(exc, context)
     if response is None:

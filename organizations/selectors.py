@@ -8,10 +8,11 @@ from organizations.models import AuditEvent, Invitation, Membership, User, hash_
 class OrganizationChoiceError(Exception):
     """The request did not name an organization the user may act for."""
 
-    def __init__(self, message: str, *, status: int):
+    def __init__(self, message: str, *, status: int, code: str):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
@@ -31,16 +32,21 @@ def membership_for_slug(*, user: User, slug: str | None) -> Membership:
     if slug:
         membership = memberships_for_user(user).filter(organization__slug=slug).first()
         if membership is None:
-            raise OrganizationChoiceError("Organization not found.", status=404)
+            raise OrganizationChoiceError(
+                "Organization not found.", status=404, code="organization_not_found"
+            )
         return membership
     memberships = list(memberships_for_user(user)[:2])
     if not memberships:
-        raise OrganizationChoiceError("You are not a member of any organization.", status=403)
+        raise OrganizationChoiceError(
+            "You are not a member of any organization.", status=403, code="no_organization"
+        )
     if len(memberships) > 1:
         raise OrganizationChoiceError(
             "You belong to several organizations: send the X-Organization header "
             "with the slug of the one to act for.",
             status=400,
+            code="organization_required",
         )
     return memberships[0]
 

@@ -57,12 +57,24 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _create_with_unique_slug(name: str, attempts: int = 5) -> Organization:
+    # Two sign-ups with the same name can pick the same free slug at once: the loser retries.
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return Organization.objects.create(name=name, slug=_unique_slug(name))
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @transaction.atomic
 def organization_create(*, name: str, owner: User, ip: str | None = None) -> Organization:
     name = (name or "").strip()
     if not name:
         raise ServiceError("Enter the organization's name.", field="organization_name")
-    organization = Organization.objects.create(name=name, slug=_unique_slug(name))
+    organization = _create_with_unique_slug(name)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
     audit_record(
         organization=organization,
@@ -236,6 +248,21 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
     return _invitation_accept(invitation=invitation, user=user, ip=ip)
 
 
+def _lock_owners_and_reload(actor: Membership, membership: Membership) -> None:
+    """Locks the organization's owners, so two concurrent demotions or removals cannot both
+    pass the last-owner check, then re-reads both memberships: the roles checked are current."""
+    list(
+        Membership.objects.select_for_update().filter(
+            organization_id=actor.organization_id, role=Role.OWNER
+        )
+    )
+    try:
+        actor.refresh_from_db()
+        membership.refresh_from_db()
+    except Membership.DoesNotExist:
+        raise ServiceError("That membership no longer exists.", code="not_found") from None
+
+
 def _owner_count(organization: Organization) -> int:
     return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
 
@@ -257,13 +284,7 @@ def membership_change_role(
 ) -> Membership:
     if role not in Role.values:
         raise ServiceError("Choose owner, admin or member.", field="role")
-    # Lock the organization's owners so two concurrent demotions cannot both pass the check.
-    list(
-        Membership.objects.select_for_update().filter(
-            organization=actor.organization, role=Role.OWNER
-        )
-    )
-    membership.refresh_from_db()
+    _lock_owners_and_reload(actor, membership)
     if actor.pk == membership.pk and not actor.can_manage:
         raise NotAllowed("Only owners and admins can change roles.")
     _check_may_manage(actor, membership)
@@ -297,11 +318,7 @@ def membership_change_role(
 @transaction.atomic
 def membership_remove(*, actor: Membership, membership: Membership, ip: str | None = None) -> None:
     """Removes a member, or lets a member leave when actor is that member."""
-    list(
-        Membership.objects.select_for_update().filter(
-            organization=actor.organization, role=Role.OWNER
-        )
-    )
+    _lock_owners_and_reload(actor, membership)
     _check_may_manage(actor, membership)
     if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
         raise ServiceError(

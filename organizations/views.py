@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from organizations import selectors, services
@@ -29,6 +30,7 @@ def home(request):
     return render(request, "organizations/home.html", {"membership": request.membership})
 
 
+@sensitive_post_parameters("password")
 def register(request):
     if request.user.is_authenticated:
         return redirect("home")
@@ -80,6 +82,7 @@ def _is_local(url: str | None) -> bool:
     return bool(url) and url.startswith("/") and not url.startswith("//") and "\\" not in url
 
 
+@sensitive_post_parameters("password")
 def invitation(request, token):
     """A new user registers through the invitation; a logged-in one accepts it."""
     invitation = selectors.invitation_by_token(token)

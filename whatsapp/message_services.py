@@ -4,7 +4,6 @@ number. Every draft and send is recorded for the organization's history and usag
 import logging
 import re
 
-from django.db import transaction
 from django.utils import timezone
 
 from aiconfig import clients
@@ -156,21 +155,21 @@ def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord
             **record, ok=False, error_code=exc.error_code, status=SendStatus.REJECTED
         )
         raise UpstreamFailed(exc.message, code=exc.error_code) from None
-    with transaction.atomic():
-        sent = MessageRecord.objects.create(
-            **record,
-            ok=True,
+    sent = MessageRecord.objects.create(
+        **record,
+        ok=True,
+        message_id=message_id,
+        status=SendStatus.ACCEPTED,
+        status_updated_at=timezone.now(),
+    )
+    # Meta may report a status before this row exists. Looked up only after the row is
+    # committed: a status stored later finds the row itself (the webhook applies it).
+    for event in StatusEvent.objects.filter(organization=organization, message_id=message_id):
+        message_status_apply(
+            organization=organization,
             message_id=message_id,
-            status=SendStatus.ACCEPTED,
-            status_updated_at=timezone.now(),
+            status=event.status,
+            error_code=event.error_code,
         )
-        # Meta may report a status before this row exists: apply what already arrived.
-        for event in StatusEvent.objects.filter(organization=organization, message_id=message_id):
-            message_status_apply(
-                organization=organization,
-                message_id=message_id,
-                status=event.status,
-                error_code=event.error_code,
-            )
     sent.refresh_from_db()
     return sent

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from aiconfig.views import render_settings
@@ -21,6 +22,7 @@ TESTED_TOKEN_EXPIRED = "The tested token is no longer at hand: paste it again an
 
 @membership_required(manager=True)
 @require_POST
+@sensitive_post_parameters("access_token", "app_secret")
 def whatsapp_config_submit(request):
     """One form, two buttons: "Test connection" (saves nothing) and "Save" (verifies, saves).
 

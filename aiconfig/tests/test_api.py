@@ -278,6 +278,14 @@ def test_it_throttles_key_tests_per_organization(team, fake_providers, settings)
             "base_url",
         ),
         (
+            {"provider": "custom", "api_key": "k" * 20, "base_url": "https://x.example/?key=s"},
+            "base_url",
+        ),
+        (
+            {"provider": "custom", "api_key": "k" * 20, "base_url": "https://x.example/v1#f"},
+            "base_url",
+        ),
+        (
             {"provider": "openai", "api_key": "k" * 20, "base_url": "https://x.example/v1"},
             "base_url",
         ),

@@ -79,3 +79,21 @@ def test_it_sends_no_cors_headers_to_other_origins(team, settings):
     response = api_client(team.owner).get("/api/me", HTTP_ORIGIN="https://evil.example")
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_it_answers_unknown_api_paths_with_json(team):
+    for path in ("/api/nope", "/api/settings/ai-config/", "/api/auth/token/"):
+        response = api_client(team.owner).get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error_code"] == "not_found"
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404 and b"Not found" in page.content
+
+
+def test_it_answers_an_api_crash_with_json_and_a_page_crash_with_html(rf):
+    from config.errors import server_error
+
+    api = server_error(rf.get("/api/me"))
+    assert api.status_code == 500 and b'"error_code": "server_error"' in api.content
+    page = server_error(rf.get("/settings/"))
+    assert page.status_code == 500 and b"<h1>" in page.content

@@ -273,3 +273,23 @@ def test_it_stores_only_a_hash_of_the_invitation_token(team):
     invitation = Invitation.objects.get(pk=body["id"])
     assert body["token"] not in invitation.token_hash
     assert invitation.token_hint == body["token"][-4:]
+
+
+def test_it_retries_the_slug_when_another_sign_up_took_it_at_the_same_moment(monkeypatch):
+    from organizations import services
+
+    register({"email": "a@example.org", "password": PASSWORD, "organization_name": "Race Church"})
+    # The other sign-up's slug check ran before this one's insert: it sees "race-church" free.
+    real = services._unique_slug
+    calls = []
+
+    def stale_then_real(name):
+        calls.append(name)
+        return "race-church" if len(calls) == 1 else real(name)
+
+    monkeypatch.setattr(services, "_unique_slug", stale_then_real)
+    response = register(
+        {"email": "b@example.org", "password": PASSWORD, "organization_name": "Race Church"}
+    )
+    assert response.status_code == 201
+    assert response.json()["organization"]["slug"] == "race-church-2"

@@ -24,6 +24,7 @@ def test_it_asks_for_the_header_when_the_user_has_several_organizations(team):
     response = api_client(team.member).get("/api/organization/members")
     assert response.status_code == 400
     assert "X-Organization" in response.json()["error"]
+    assert response.json()["error_code"] == "organization_required"
 
 
 def test_it_acts_for_the_organization_named_in_the_header(team):
@@ -38,11 +39,14 @@ def test_it_answers_404_for_an_organization_the_user_is_not_in(team):
     missing = api_client(team.outsider, "no-such-church").get("/api/organization/members")
     assert existing.status_code == missing.status_code == 404
     assert existing.json() == missing.json()
+    assert missing.json()["error_code"] == "organization_not_found"
 
 
 def test_it_answers_403_to_a_user_without_organizations(team):
     loner = make_user("loner@example.org")
-    assert api_client(loner).get("/api/organization/members").status_code == 403
+    response = api_client(loner).get("/api/organization/members")
+    assert response.status_code == 403
+    assert response.json()["error_code"] == "no_organization"
 
 
 def test_it_answers_401_to_anonymous_member_requests(team):
@@ -250,3 +254,14 @@ def test_it_refuses_a_bad_role(team):
     )
     assert response.status_code == 400
     assert "role" in response.json()["fields"]
+
+
+def test_it_checks_the_actors_current_role_not_a_stale_copy(team):
+    from organizations.errors import NotAllowed
+    from organizations.services import membership_remove
+
+    actor = team.membership(team.admin)  # loaded while still an admin...
+    Membership.objects.filter(pk=actor.pk).update(role=Role.MEMBER)  # ...demoted meanwhile
+    with pytest.raises(NotAllowed):
+        membership_remove(actor=actor, membership=team.membership(team.member))
+    assert Membership.objects.filter(user=team.member, organization=team.org).exists()

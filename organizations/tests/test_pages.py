@@ -154,6 +154,7 @@ def test_it_invites_from_the_members_page_and_shows_the_link_once(team):
     link = re.search(r"http://127\.0\.0\.1:8000(/invitations/[^/\s]+/)", page).group(1)
     assert Client().get(link).status_code == 200
     assert link not in client.get("/organization/members/").content.decode()
+    assert all(link not in cookie.value for cookie in response.cookies.values())
 
 
 def test_it_refuses_an_invitation_from_a_member_page_post(team):

@@ -1,13 +1,16 @@
 """The one module every outgoing HTTP call goes through.
 
-- `timeout` is a total deadline for the whole exchange (connect, send, read the body). A
-  watchdog shuts the socket down at the deadline, so a server that drips bytes (even
-  headers or a TLS handshake) cannot hold a request open.
+- `timeout` is a total deadline for the whole exchange (DNS lookup, connect, send, read the
+  body). The host name is resolved here, within the deadline (the OS resolver has no
+  timeout of its own), and the connection goes to the address found, keeping the original
+  Host header and TLS server name / certificate check. A watchdog shuts the socket down at
+  the deadline, so a server that drips bytes (even headers or a TLS handshake) cannot hold a
+  request open.
 - Redirects are never followed: a 3xx is handed back to the caller.
 - `guard=True` is the SSRF guard for user-given URLs: http(s) only, no credentials in the
   URL, and every address the host resolves to must be public. The connection then goes to
-  the address that was checked (no second DNS lookup), keeping the original Host header
-  and TLS server name / certificate check.
+  the address that was checked (no second DNS lookup). Without the guard (operator-set
+  URLs), loopback and private addresses are allowed.
 - Error messages and logs never carry headers, query strings or bodies. Errors are raised
   outside `except` blocks so no lower exception (whose text or `.request` may hold a URL
   or a header) is chained to them.
@@ -235,13 +238,31 @@ def _vet(parts: SplitResult, deadline: float) -> _Vetted:
     name = _ascii_host(host)
     if not allow_private and (name == "localhost" or name.endswith(".localhost")):
         raise refused
-    default_port = 443 if parts.scheme.lower() == "https" else 80
-    addresses = _resolve(name, parts.port or default_port, deadline)
+    addresses = _resolve(name, _port(parts), deadline)
     if not allow_private and any(is_forbidden_address(a) for a in addresses):
         raise refused
+    return _Vetted(_preferred(addresses), name)
+
+
+def _locate(parts: SplitResult, deadline: float) -> _Vetted:
+    """Where an unguarded (operator-set) URL points: the host resolved within the deadline,
+    with no address check, so loopback, private addresses and `localhost` are fine."""
+    host = parts.hostname
+    literal = _literal_ip(host)
+    if literal is not None:
+        return _Vetted(literal, None)
+    name = _ascii_host(host)
+    return _Vetted(_preferred(_resolve(name, _port(parts), deadline)), name)
+
+
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def _preferred(addresses: list) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     # Prefer IPv4: a host without IPv6 routing is more common than the reverse.
     ipv4 = [a for a in addresses if a.version == 4]
-    return _Vetted((ipv4 or addresses)[0], name)
+    return (ipv4 or addresses)[0]
 
 
 def check_url(url: str) -> None:
@@ -252,10 +273,12 @@ def check_url(url: str) -> None:
 
 
 def _pinned(parts: SplitResult, vetted: _Vetted) -> tuple[str, str]:
-    """The URL rewritten to the checked address, and the Host header for the original."""
+    """The URL rewritten to the resolved address, and the Host header for the original.
+    Credentials in an (unguarded) URL are kept; the guard refuses them earlier."""
     ip = vetted.address
     ip_text = str(ip).replace("%", "%25")
     netloc_ip = f"[{ip_text}]" if ip.version == 6 else ip_text
+    userinfo, at, _hostport = parts.netloc.rpartition("@")
     if vetted.host_name is not None:
         host_header = vetted.host_name
     else:
@@ -263,7 +286,7 @@ def _pinned(parts: SplitResult, vetted: _Vetted) -> tuple[str, str]:
     if parts.port is not None:
         netloc_ip += f":{parts.port}"
         host_header += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc_ip)), host_header
+    return urlunsplit(parts._replace(netloc=userinfo + at + netloc_ip)), host_header
 
 
 # --- deadline watchdog --------------------------------------------------------------------
@@ -427,11 +450,11 @@ def send(
         host = _short(parts.hostname)
         outgoing = dict(headers or {})
         _check_headers(outgoing)
-        target, tls_hostname = url, None
-        if guard:
-            vetted = _vet(parts, deadline)
-            target, outgoing["Host"] = _pinned(parts, vetted)
-            tls_hostname = vetted.host_name
+        # Both paths resolve the name here, within the deadline (urllib3 would call the
+        # resolver itself, with no bound), and connect to the address found.
+        located = _vet(parts, deadline) if guard else _locate(parts, deadline)
+        target, outgoing["Host"] = _pinned(parts, located)
+        tls_hostname = located.host_name
         status, response_headers, body = _exchange(
             method, target, host, outgoing, json, params, tls_hostname, deadline, max_bytes
         )

@@ -19,7 +19,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"10/min" -> (10, 60): that many uses per that many seconds."""
+    """ "10/min" -> (10, 60): that many uses per that many seconds."""
     count, period = rate.split("/")
     return int(count), _PERIODS[period.strip()[0]]
 

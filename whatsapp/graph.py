@@ -120,6 +120,16 @@ _OUTBOUND_ERROR_CODES = {
 _GRAPH_ID = re.compile(r"[0-9]{1,20}")
 _RECIPIENT = re.compile(r"[0-9]{8,15}")
 MAX_TEXT_LENGTH = 4096  # Cloud API limit for a text message body
+# Longest values we accept from Meta, the sizes of the columns that store them
+# (WhatsAppConfig.display_phone_number / verified_name, MessageRecord.message_id). Meta never
+# sends longer ones: a display number is a formatted E.164 number, a verified name is a short
+# business name, and a wamid is about 60 characters ("wamid.HBgL..."). A value that does not fit
+# is garbage, reported as invalid_response rather than failing the save later.
+MAX_DISPLAY_PHONE_NUMBER_LENGTH = 40
+MAX_VERIFIED_NAME_LENGTH = 200
+MAX_MESSAGE_ID_LENGTH = 200
+# GREEN, YELLOW, RED, UNKNOWN, NA; optional, so a value that does not fit is left out.
+MAX_QUALITY_RATING_LENGTH = 20
 # A WABA has a handful of numbers; this bounds the requests made to look for one.
 MAX_PHONE_NUMBER_PAGES = 5
 PHONE_NUMBERS_PAGE_SIZE = 100
@@ -181,9 +191,11 @@ def verify_credentials(
         field="phone_number_id",
     )
     info = PhoneNumberInfo(
-        display_phone_number=_required_text(number, "display_phone_number"),
-        verified_name=_required_text(number, "verified_name"),
-        quality_rating=_optional_text(number, "quality_rating"),
+        display_phone_number=_required_text(
+            number, "display_phone_number", MAX_DISPLAY_PHONE_NUMBER_LENGTH
+        ),
+        verified_name=_required_text(number, "verified_name", MAX_VERIFIED_NAME_LENGTH),
+        quality_rating=_optional_text(number, "quality_rating", MAX_QUALITY_RATING_LENGTH),
     )
     if not _account_has_number(business_account_id, phone_number_id, access_token, deadline):
         raise _fail("phone_not_in_account", field="business_account_id")
@@ -217,10 +229,8 @@ def send_text(*, phone_number_id: str, access_token: str, to: str, body: str) ->
     messages = answer.get("messages")
     if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
         raise _fail("invalid_response")
-    message_id = messages[0].get("id")
-    if not isinstance(message_id, str) or not message_id:
-        raise _fail("invalid_response")
-    return message_id
+    # Meta's wamids are about 60 characters; one that does not fit the column is not Meta's.
+    return _required_text(messages[0], "id", MAX_MESSAGE_ID_LENGTH)
 
 
 def _account_has_number(
@@ -371,16 +381,19 @@ def _check_token(token: str) -> None:
         raise _fail("invalid_token")
 
 
-def _required_text(payload: dict, key: str) -> str:
+def _required_text(payload: dict, key: str, max_length: int) -> str:
     value = payload.get(key)
-    if not isinstance(value, str) or not value:
+    # NUL never belongs in these values, and PostgreSQL cannot store it.
+    if not isinstance(value, str) or not value or len(value) > max_length or "\x00" in value:
         raise _fail("invalid_response")
     return value
 
 
-def _optional_text(payload: dict, key: str) -> str | None:
+def _optional_text(payload: dict, key: str, max_length: int) -> str | None:
     value = payload.get(key)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or "\x00" in value or len(value) > max_length:
+        return None
+    return value or None
 
 
 def _as_int(value: Any) -> int | None:

@@ -65,7 +65,7 @@ def _user_prompt(prompt: str, language: str | None, tone: str | None) -> str:
 
 
 def _fit_whatsapp(text: str) -> str:
-    text = text.strip()
+    text = text.replace("\x00", "").strip()
     if len(text) <= WHATSAPP_MAX_TEXT:
         return text
     cut = text[:WHATSAPP_MAX_TEXT]

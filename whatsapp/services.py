@@ -225,7 +225,8 @@ def _change_values(payload) -> list[dict]:
 
 
 def _text(value, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    # Meta's text as stored: NUL removed (PostgreSQL cannot store it), cut to the column.
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else ""
 
 
 def _store_status(organization: Organization, status: dict) -> int:
@@ -237,6 +238,9 @@ def _store_status(organization: Organization, status: dict) -> int:
     errors = status.get("errors") if isinstance(status.get("errors"), list) else []
     first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
     code = first_error.get("code")
+    # Meta's error codes are small positive numbers; keep only what an IntegerField holds.
+    if not (isinstance(code, int) and not isinstance(code, bool) and 0 <= code < 2**31):
+        code = None
     try:
         with transaction.atomic():
             StatusEvent.objects.create(
@@ -244,7 +248,7 @@ def _store_status(organization: Organization, status: dict) -> int:
                 message_id=message_id,
                 status=state,
                 recipient_id=_text(status.get("recipient_id"), 20),
-                error_code=code if isinstance(code, int) else None,
+                error_code=code,
                 error_title=_text(first_error.get("title"), 255),
                 occurred_at=_timestamp(status.get("timestamp")),
             )
@@ -254,7 +258,7 @@ def _store_status(organization: Organization, status: dict) -> int:
         organization=organization,
         message_id=message_id,
         status=state,
-        error_code=code if isinstance(code, int) else None,
+        error_code=code,
     )
     return 1
 

@@ -421,3 +421,83 @@ def test_it_logs_method_host_and_status_only(fake_providers, caplog):
     assert ours[0].startswith("GET 127.0.0.1 -> 200")
     assert "secret-query-value" not in ours[0] and "/models" not in ours[0]
     assert VALID_KEYS["openai"] not in caplog.text
+
+
+# --- the unguarded path (operator-set URLs) ---------------------------------------------
+
+
+@pytest.fixture
+def hung_dns(monkeypatch):
+    """socket.getaddrinfo for "slow.example.test" hangs (up to 4 s, until the test ends),
+    as a resolver that gets no answer does; other names go to the real resolver."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "slow.example.test":
+            release.wait(4)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    release.set()
+
+
+@pytest.mark.parametrize("guard", [False, True])
+def test_it_bounds_a_hung_dns_lookup_by_the_deadline(hung_dns, guard):
+    started = time.monotonic()
+    with pytest.raises(OutboundError) as sent:
+        send("GET", "http://slow.example.test/v1/models", timeout=1, guard=guard)
+    assert sent.value.code == "timeout"
+    assert time.monotonic() - started < 2
+
+
+def test_it_lets_an_operator_url_name_localhost_and_loopback(fake_providers):
+    # The autouse fixture keeps private addresses closed for the guard; the operator's own
+    # URLs (built-in providers, Meta) may still point at a local server.
+    port = fake_providers.url.rsplit(":", 1)[1]
+    for host in ("localhost", "127.0.0.1"):
+        url = f"http://{host}:{port}/openai/v1/models"
+        assert send("GET", url, timeout=2, headers=OPENAI_AUTH).status == 200
+        assert fake_providers.requests[-1].headers["host"] == f"{host}:{port}"
+
+
+def test_it_resolves_an_operator_url_once_and_connects_to_that_address(
+    monkeypatch, fake_providers, connect_attempts
+):
+    lookups = fake_dns(monkeypatch, {"api.example.test": ["127.0.0.1"]})
+    port = fake_providers.url.rsplit(":", 1)[1]
+    url = f"http://api.example.test:{port}/openai/v1/models"
+    assert send("GET", url, timeout=2, headers=OPENAI_AUTH).status == 200
+    assert lookups == ["api.example.test"]
+    assert connect_attempts.hosts() == ["127.0.0.1"]
+    assert fake_providers.requests[-1].headers["host"] == f"api.example.test:{port}"
+
+
+def test_it_keeps_credentials_given_in_an_operator_url(fake_providers):
+    url = fake_providers.url.replace("http://", "http://user:pa%20ss@") + "/custom/v1/models"
+    send("GET", url, timeout=2)
+    # "user:pa ss", base64-encoded: requests' Basic auth from the URL, as before.
+    assert fake_providers.requests[-1].headers["authorization"] == "Basic dXNlcjpwYSBzcw=="
+
+
+def test_it_verifies_tls_against_the_host_name_of_an_operator_url(
+    monkeypatch, tls_server, connect_attempts
+):
+    fake_dns(monkeypatch, {"pinned.example.test": ["127.0.0.1"]})
+    port, seen = tls_server("pinned.example.test")
+    response = send("GET", f"https://pinned.example.test:{port}/v1", timeout=3)
+    assert response.status == 200
+    assert seen["sni"] == ["pinned.example.test"]
+    assert seen["host"] == [f"pinned.example.test:{port}"]
+    assert connect_attempts.hosts() == ["127.0.0.1"]
+
+
+def test_it_refuses_a_certificate_for_another_name_on_an_operator_url(monkeypatch, tls_server):
+    fake_dns(monkeypatch, {"pinned.example.test": ["127.0.0.1"]})
+    port, seen = tls_server("other.example.test")
+    with pytest.raises(OutboundError) as sent:
+        send("GET", f"https://pinned.example.test:{port}/v1", timeout=3)
+    assert sent.value.code == "unreachable"
+    assert seen["host"] == []

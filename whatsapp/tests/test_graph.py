@@ -473,3 +473,46 @@ def test_it_never_lets_a_token_into_errors_or_logs(fake_graph, settings, caplog)
     for token in ALL_TOKENS:
         assert token not in caplog.text
         assert token[4:] not in caplog.text
+
+
+# -- values too long to be Meta's (they would not fit the columns that store them) -----------
+
+
+def _serve_number(fake_graph, **fields):
+    fake_graph.accounts[WABA_ID] = [phone_number(PHONE_NUMBER_ID, **fields)]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"display_phone_number": "+1 " + "5" * 38},  # 41 characters
+        {"verified_name": "N" * 201},
+    ],
+)
+def test_it_reports_a_phone_number_field_too_long_to_store_as_invalid_response(fake_graph, fields):
+    _serve_number(fake_graph, **fields)
+    error = verify_error()
+    assert error.error_code == "invalid_response"
+    assert fake_graph.requests_to("phone_numbers") == []  # no use looking further
+
+
+def test_it_accepts_phone_number_fields_of_the_longest_storable_length(fake_graph):
+    _serve_number(fake_graph, display_phone_number="+" + "5" * 39, verified_name="N" * 200)
+    info = verify()
+    assert (len(info.display_phone_number), len(info.verified_name)) == (40, 200)
+
+
+def test_it_leaves_out_a_quality_rating_too_long_to_store(fake_graph):
+    _serve_number(fake_graph, quality_rating="G" * 21)
+    assert verify().quality_rating is None
+
+
+def test_it_reports_a_message_id_too_long_to_be_metas_as_invalid_response(fake_graph):
+    fake_graph.next_message_id = "wamid." + "A" * 195  # 201 characters; Meta's are ~60
+    assert send_error().error_code == "invalid_response"
+
+
+def test_it_accepts_a_message_id_of_the_longest_storable_length(fake_graph):
+    longest = "wamid." + "A" * 194  # 200 characters
+    fake_graph.next_message_id = longest
+    assert send() == longest

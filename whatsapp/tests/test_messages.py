@@ -337,3 +337,30 @@ def test_it_never_logs_keys_tokens_or_secrets_while_messaging(
     client.post(SEND, {"to": "+15551234567", "text": "Hi"}, format="json")
     for secret in (VALID_KEYS["openai"], VALID_TOKEN, APP_SECRET):
         assert secret not in caplog.text
+
+
+# --- odd values from upstream ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("odd", [-1, 10**12])
+def test_it_drafts_when_the_provider_reports_token_usage_no_column_can_hold(
+    configured, fake_providers, odd
+):
+    # -1 breaks the PositiveIntegerField check; 10**12 is out of range on PostgreSQL.
+    fake_providers.usage_override = {"prompt_tokens": odd}
+    response = api_client(configured.member).post(GENERATE, {"prompt": "Hello"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["usage"] == {"input_tokens": None, "output_tokens": 1}
+    record = MessageRecord.objects.get(kind="draft")
+    assert record.ok is True and record.input_tokens is None and record.output_tokens == 1
+
+
+def test_it_does_not_record_as_sent_a_message_id_too_long_to_be_metas(configured, fake_graph):
+    fake_graph.next_message_id = "wamid." + "A" * 195  # 201 characters
+    response = api_client(configured.member).post(
+        SEND, {"to": "+15551234567", "text": "Hi"}, format="json"
+    )
+    assert response.status_code == 502
+    assert response.json()["error_code"] == "invalid_response"
+    record = MessageRecord.objects.get(kind="send")
+    assert record.ok is False and record.status == "rejected" and not record.message_id

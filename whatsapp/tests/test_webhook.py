@@ -213,3 +213,29 @@ def test_it_answers_400_to_a_signed_body_that_is_not_json(config):
 
 def test_it_answers_400_to_a_signed_body_nested_too_deeply(config):
     assert post(config, None, raw=b"[" * 100_000 + b"]" * 100_000).status_code == 400
+
+
+@pytest.mark.parametrize("code", [10**20, 2**31, -1, True, "131047", 1.5])
+def test_it_stores_a_failed_status_without_an_error_code_no_column_can_hold(config, code):
+    payload = status_payload(status="failed", errors=[{"code": code, "title": "Odd"}])
+    assert post(config, payload).status_code == 200
+    event = StatusEvent.objects.get()
+    assert event.status == "failed" and event.error_code is None
+    assert event.error_title == "Odd"
+
+
+def test_it_keeps_the_largest_error_code_a_column_holds(config):
+    post(config, status_payload(status="failed", errors=[{"code": 2**31 - 1}]))
+    assert StatusEvent.objects.get().error_code == 2**31 - 1
+
+
+def test_it_stores_text_with_nul_characters_without_them(config):
+    payload = inbound_payload(message_id="wamid.NUL1")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "A\x00men"
+    assert post(config, payload).status_code == 200
+    failed = status_payload(
+        status="failed", errors=[{"code": 131026, "title": "Un\x00deliverable"}]
+    )
+    assert post(config, failed).status_code == 200
+    assert InboundMessage.objects.get().text == "Amen"
+    assert StatusEvent.objects.get().error_title == "Undeliverable"

@@ -22,7 +22,6 @@ NOT_CONFIGURED = {
     "model": None,
     "base_url": None,
 }
-CREDENTIAL_TEST_THROTTLES = [CredentialTestThrottle]
 
 
 def config_payload(config) -> dict:
@@ -48,9 +47,7 @@ class AIConfigView(APIView):
     permission_classes = [IsAuthenticated, IsManagerOrReadOnly]
     throttle_scope = "ai_key_test"
 
-    def get_throttles(self):
-        # PUT runs a live key test too.
-        return [t() for t in CREDENTIAL_TEST_THROTTLES] if self.request.method == "PUT" else []
+    throttle_classes = [CredentialTestThrottle]
 
     @extend_schema(
         tags=["ai-settings"],
@@ -111,7 +108,7 @@ class AIConfigView(APIView):
 
 class AIConfigTestView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationManager]
-    throttle_classes = CREDENTIAL_TEST_THROTTLES
+    throttle_classes = [CredentialTestThrottle]
     throttle_scope = "ai_key_test"
 
     @extend_schema(

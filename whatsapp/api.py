@@ -24,7 +24,6 @@ NOT_CONFIGURED = {
     "business_account_id": None,
     "access_token_masked": None,
 }
-CREDENTIAL_TEST_THROTTLES = [CredentialTestThrottle]
 
 
 def webhook_url(config) -> str:
@@ -56,9 +55,7 @@ class WhatsAppConfigView(APIView):
     permission_classes = [IsAuthenticated, IsManagerOrReadOnly]
     throttle_scope = "whatsapp_test"
 
-    def get_throttles(self):
-        # PUT verifies with Meta too.
-        return [t() for t in CREDENTIAL_TEST_THROTTLES] if self.request.method == "PUT" else []
+    throttle_classes = [CredentialTestThrottle]
 
     @extend_schema(
         tags=["whatsapp-settings"],
@@ -123,7 +120,7 @@ class WhatsAppConfigView(APIView):
 
 class WhatsAppConfigTestView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationManager]
-    throttle_classes = CREDENTIAL_TEST_THROTTLES
+    throttle_classes = [CredentialTestThrottle]
     throttle_scope = "whatsapp_test"
 
     @extend_schema(

@@ -301,6 +301,7 @@ from aiconfig.api import AIConfigTestView
 user_pk, org_pk, count = (int(a) for a in sys.argv[1:4])
 view = AIConfigTestView()
 request = SimpleNamespace(
+    method="POST",
     user=SimpleNamespace(pk=user_pk, is_authenticated=True),
     _api_membership=SimpleNamespace(user_id=user_pk, organization_id=org_pk),
     META={"REMOTE_ADDR": "127.0.0.2"},

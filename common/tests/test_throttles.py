@@ -108,3 +108,14 @@ def test_it_limits_drafts_from_the_composer(team, fake_providers, settings, api)
 
 def test_it_answers_400_to_an_unknown_composer_action(team):
     assert client_for(team.member).post("/messages/", {"action": "explode"}).status_code == 400
+
+
+def test_it_counts_only_requests_that_reach_the_provider(team, fake_providers, settings, api):
+    settings.AI_KEY_TEST_RATE = "1/min"
+    client = api(team.owner)
+    for _ in range(3):
+        assert client.get("/api/settings/ai-config").status_code == 200
+        assert client.delete("/api/settings/ai-config").status_code == 204
+    payload = {"provider": "openai", "api_key": VALID_KEYS["openai"]}
+    assert client.put("/api/settings/ai-config", payload, format="json").status_code == 200
+    assert client.post("/api/settings/ai-config/test", payload, format="json").status_code == 429

@@ -4,7 +4,7 @@ PYTHON ?= python3
 DEBUG ?= true
 PY := $(VENV)/bin/python
 
-.PHONY: install run serve test lint superuser
+.PHONY: install install-dev run serve worker test lint superuser
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,24 +12,40 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
 
+install-dev: $(VENV)/.installed-dev
+
+# The web server and, beside it, a task consumer on the embedded SQLite queue (no other
+# service needed). Ctrl+C stops both.
 run: install
 	DEBUG=$(DEBUG) $(PY) manage.py migrate --noinput
+	DEBUG=$(DEBUG) $(PY) manage.py run_huey --quiet & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$(DEBUG) $(PY) manage.py runserver 127.0.0.1:8000
 
 # Production-like: the settings come from the environment (DEBUG false unless set), static
-# files are hashed and compressed, gunicorn serves (gunicorn.conf.py). Run migrations first.
+# files are hashed and compressed, gunicorn serves (gunicorn.conf.py). Run migrations first,
+# and run `make worker` (one or more) beside it.
 serve: install
 	$(PY) manage.py collectstatic --noinput
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py config.wsgi
 
-test: install
+worker: install
+	$(PY) manage.py run_huey
+
+test: install-dev
 	$(VENV)/bin/pytest
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 superuser: install
 	DEBUG=$(DEBUG) $(PY) manage.py createsuperuser

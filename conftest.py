@@ -72,7 +72,7 @@ def api():
 
 @pytest.fixture(scope="session")
 def _fake_providers_server():
-    from aiconfig.tests.fake_providers import FakeProviders
+    from devtools.fakes.providers import FakeProviders
 
     with FakeProviders() as fake:
         yield fake
@@ -95,7 +95,7 @@ def fake_providers(_fake_providers_server, settings):
 @pytest.fixture
 def fake_graph(settings):
     """A local server speaking Meta's Graph API, with the settings pointing at it."""
-    from whatsapp.tests.fake_graph import FakeGraph
+    from devtools.fakes.graph import FakeGraph
 
     with FakeGraph() as fake:
         settings.WHATSAPP_GRAPH_BASE_URL = fake.url + "/v25.0"

@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 from aiconfig import api_schema, services
 from aiconfig.selectors import ai_config_for
 from aiconfig.serializers import AIConfigInputSerializer
+from common.api_errors import service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
-from common.throttles import CredentialTestThrottle
-from organizations.api_errors import service_error_response
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
+from organizations.throttles import CredentialTestThrottle
 
 NOT_CONFIGURED = {
     "configured": False,

@@ -7,7 +7,7 @@ from aiconfig import clients
 from aiconfig.models import AIConfig
 from aiconfig.providers import default_model_for
 from aiconfig.selectors import ai_config_for
-from organizations.errors import NotAllowed, ServiceError
+from common.errors import NotAllowed, ServiceError
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
 

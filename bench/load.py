@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from aiconfig.tests.fake_providers import VALID_KEYS, FakeProviders  # noqa: E402
+from devtools.fakes.providers import VALID_KEYS, FakeProviders  # noqa: E402
 
 # socketserver's listen backlog is 5: under 200 concurrent PUTs the fake provider itself would
 # drop connections. Only this process's fake server is affected.

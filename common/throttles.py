@@ -12,9 +12,6 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
-from organizations.models import Membership
-from organizations.request_context import api_membership
-
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -41,7 +38,7 @@ def rate_limit_hit(*, scope: str, ident: str, rate: str) -> int | None:
     return max(1, int((window + 1) * period - now + 0.999))
 
 
-def credential_test_wait(*, scope: str, membership: Membership) -> int | None:
+def credential_test_wait(*, scope: str, membership) -> int | None:
     """One live credential test by this member: None if allowed, else seconds to wait."""
     rate = settings.AI_KEY_TEST_RATE
     waits = [
@@ -61,7 +58,7 @@ def too_many_message(wait: int) -> str:
     return f"Too many requests in a short time. Try again in {wait} seconds."
 
 
-class _CountingThrottle(BaseThrottle):
+class CountingThrottle(BaseThrottle):
     def allow_request(self, request, view):
         self._wait = self.count(request, view)
         return self._wait is None
@@ -70,20 +67,7 @@ class _CountingThrottle(BaseThrottle):
         return self._wait
 
 
-class CredentialTestThrottle(_CountingThrottle):
-    """Limits live credential tests per user and per organization (the view's throttle_scope).
-
-    Only POST (a test) and PUT (a save, which tests first) reach the provider; reads and
-    deletes on the same view are not counted."""
-
-    def count(self, request, view):
-        if request.method not in ("POST", "PUT"):
-            return None
-        scope = getattr(view, "throttle_scope", "credential_test")
-        return credential_test_wait(scope=scope, membership=api_membership(request))
-
-
-class MessageThrottle(_CountingThrottle):
+class MessageThrottle(CountingThrottle):
     """Limits AI drafts and WhatsApp sends per user."""
 
     def count(self, request, view):

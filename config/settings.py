@@ -99,9 +99,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "huey.contrib.djhuey",
+    "common",
     "organizations",
     "aiconfig",
     "whatsapp",
+    "messaging",
+    "settings_page",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +156,29 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
     CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 2)
+
+# The task engine (Huey). Without HUEY_URL the queue is a SQLite file beside the project
+# (embedded: `make run` starts a consumer beside the web server, nothing else to install);
+# with HUEY_URL=redis://… it lives in Redis and consumers may run on any number of machines
+# (`python manage.py run_huey`).
+HUEY_URL = env("HUEY_URL", default="")
+HUEY = {
+    "name": env("HUEY_NAME", default="church-messaging"),
+    "immediate": env.bool("HUEY_IMMEDIATE", default=False),
+    "utc": True,
+    "consumer": {"workers": env.int("HUEY_WORKERS", default=2), "worker_type": "thread"},
+}
+if HUEY_URL:
+    HUEY.update({"huey_class": "huey.RedisHuey", "connection": {"url": HUEY_URL}})
+else:
+    HUEY.update(
+        {
+            "huey_class": "huey.SqliteHuey",
+            "connection": {
+                "filename": env("HUEY_SQLITE_PATH", default=str(BASE_DIR / "huey.sqlite3"))
+            },
+        }
+    )
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -222,7 +249,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "organizations.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "common.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -13,6 +13,8 @@ os.environ.setdefault(
     "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# Tasks run inline unless a test starts a real consumer (see common/tests for the harness).
+os.environ.setdefault("HUEY_IMMEDIATE", "true")
 
 from config.settings import *  # noqa: E402,F403
 

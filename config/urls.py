@@ -21,7 +21,9 @@ urlpatterns = [
     path("api/", include("organizations.api_urls")),
     path("api/", include("aiconfig.api_urls")),
     path("api/", include("whatsapp.api_urls")),
-    path("", include("aiconfig.urls")),
+    path("api/", include("messaging.api_urls")),
+    path("", include("settings_page.urls")),
+    path("", include("messaging.urls")),
     path("", include("whatsapp.urls")),
     path("", include("organizations.urls")),
 ]

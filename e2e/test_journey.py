@@ -8,17 +8,17 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from conftest import PASSWORD
-from organizations.models import Membership, Role
-from whatsapp.models import MessageKind, MessageRecord
-from whatsapp.tests.fake_graph import (
+from devtools.fakes.graph import (
     DISPLAY_PHONE_NUMBER,
     PHONE_NUMBER_ID,
     VALID_TOKEN,
     VERIFIED_NAME,
     WABA_ID,
 )
+from devtools.fakes.providers import VALID_KEYS
+from messaging.models import MessageKind, MessageRecord
+from organizations.models import Membership, Role
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from common.api_errors import error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from organizations import api_schema, selectors, services
-from organizations.api_errors import error_response
 from organizations.permissions import (
     IsOrganizationManager,
     IsOrganizationMember,

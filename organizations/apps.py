@@ -4,6 +4,3 @@ from django.apps import AppConfig
 class OrganizationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "organizations"
-
-    def ready(self):
-        from organizations import checks  # noqa: F401  (registers system checks)

@@ -19,8 +19,8 @@ from django.urls import reverse
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from common.api_errors import error_response
 from organizations import services
-from organizations.api_errors import error_response
 from organizations.models import normalize_email
 from organizations.request_context import client_ip
 

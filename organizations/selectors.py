@@ -2,17 +2,16 @@
 
 from django.db.models import QuerySet
 
+from common.errors import ServiceError
 from organizations.models import AuditEvent, Invitation, Membership, User, hash_token
 
 
-class OrganizationChoiceError(Exception):
+class OrganizationChoiceError(ServiceError):
     """The request did not name an organization the user may act for."""
 
     def __init__(self, message: str, *, status: int, code: str):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, code=code)
         self.status = status
-        self.code = code
 
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from organizations.errors import NotAllowed, ServiceError
+from common.errors import NotAllowed, ServiceError
 from organizations.models import (
     AuditEvent,
     Invitation,

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from common.errors import ServiceError
 from organizations import selectors, services
-from organizations.errors import ServiceError
 from organizations.forms import (
     InvitationForm,
     InvitedRegisterForm,

@@ -8,12 +8,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_errors import service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
-from common.throttles import CredentialTestThrottle
-from organizations.api_errors import service_error_response
-from organizations.errors import ServiceError
+from common.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import api_membership, client_ip
+from organizations.throttles import CredentialTestThrottle
 from whatsapp import api_schema, services
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.serializers import WhatsAppConfigInputSerializer

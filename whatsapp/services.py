@@ -9,19 +9,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.encryption import UnreadableSecret
-from organizations.errors import NotAllowed, ServiceError
+from common.errors import NotAllowed, ServiceError
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
-from whatsapp import graph
-from whatsapp.models import (
-    STATUS_RANK,
-    InboundMessage,
-    MessageKind,
-    MessageRecord,
-    SendStatus,
-    StatusEvent,
-    WhatsAppConfig,
-)
+from whatsapp import events, graph
+from whatsapp.models import InboundMessage, StatusEvent, WhatsAppConfig
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.signatures import signature_is_valid
 
@@ -254,33 +246,19 @@ def _store_status(organization: Organization, status: dict) -> int:
             )
     except IntegrityError:
         return 0  # a retried delivery
-    message_status_apply(
-        organization=organization,
-        message_id=message_id,
-        status=state,
-        error_code=code,
+    pricing = status.get("pricing") if isinstance(status.get("pricing"), dict) else {}
+    events.publish(
+        events.StatusUpdate(
+            organization=organization,
+            message_id=message_id,
+            status=state,
+            error_code=code,
+            recipient_id=_text(status.get("recipient_id"), 20),
+            occurred_at=_timestamp(status.get("timestamp")),
+            pricing=pricing,
+        )
     )
     return 1
-
-
-@transaction.atomic
-def message_status_apply(
-    *, organization: Organization, message_id: str, status: str, error_code: int | None
-) -> None:
-    """A delivery status from the webhook moves the matching sent message forward."""
-    if status not in STATUS_RANK:
-        return
-    record = (
-        MessageRecord.objects.select_for_update()
-        .filter(organization=organization, kind=MessageKind.SEND, message_id=message_id)
-        .first()
-    )
-    if record is None or STATUS_RANK[status] <= STATUS_RANK.get(record.status, -1):
-        return
-    record.status = status
-    record.status_error_code = error_code if status == SendStatus.FAILED else None
-    record.status_updated_at = timezone.now()
-    record.save(update_fields=["status", "status_error_code", "status_updated_at"])
 
 
 def _store_inbound(organization: Organization, message: dict) -> int:
@@ -291,16 +269,17 @@ def _store_inbound(organization: Organization, message: dict) -> int:
         return 0
     kind = _text(message.get("type"), 30)
     text = message.get("text") if isinstance(message.get("text"), dict) else {}
+    inbound = {
+        "message_id": message_id,
+        "from_number": _text(message.get("from"), 20),
+        "kind": kind,
+        "text": _text(text.get("body"), 4096),
+        "occurred_at": _timestamp(message.get("timestamp")),
+    }
     try:
         with transaction.atomic():
-            InboundMessage.objects.create(
-                organization=organization,
-                message_id=message_id,
-                from_number=_text(message.get("from"), 20),
-                kind=kind,
-                text=_text(text.get("body"), 4096),
-                occurred_at=_timestamp(message.get("timestamp")),
-            )
+            InboundMessage.objects.create(organization=organization, **inbound)
     except IntegrityError:
         return 0
+    events.publish(events.InboundMessageReceived(organization=organization, **inbound))
     return 1

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aiconfig.models import AIConfig
-from aiconfig.tests.fake_providers import VALID_KEYS
 from common.encryption import UNREADABLE, cipher_for
 from conftest import api_client
+from devtools.fakes.providers import VALID_KEYS
 from organizations.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 
 from aiconfig import clients
 from aiconfig.providers import PROVIDERS, default_model_for, get_provider
-from aiconfig.tests.fake_providers import GEMINI_EMBEDDING_MODEL, KNOWN_MODELS, VALID_KEYS
+from devtools.fakes.providers import GEMINI_EMBEDDING_MODEL, KNOWN_MODELS, VALID_KEYS
 
 ALL_PROVIDERS = list(PROVIDERS)
 BEARER = ["openai", "deepseek", "groq", "mistral", "openrouter", "custom"]

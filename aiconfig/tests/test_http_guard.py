@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from common.http import OutboundError, check_url, send
+from devtools.fakes.providers import VALID_KEYS
 
 PUBLIC_IP = "93.184.215.14"  # a public address; connections to it are refused by the test
 

@@ -51,13 +51,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from aiconfig import services as ai_services
-from aiconfig.tests.fake_providers import VALID_KEYS
 from conftest import PASSWORD
+from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.providers import VALID_KEYS
+from messaging import services as message_services
 from organizations import services as org_services
 from organizations.models import Membership, Role
-from whatsapp import message_services
 from whatsapp import services as wa_services
-from whatsapp.tests.fake_graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,10 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import include, path
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from common import http
 from common.log_redaction import REDACTED, RedactSecretsFilter, redact
 from conftest import api_client
-from whatsapp.models import WhatsAppConfig
-from whatsapp.signatures import sign
-from whatsapp.tests.fake_graph import (
+from devtools.fakes.graph import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     NO_PERMISSION_TOKEN,
@@ -24,6 +21,9 @@ from whatsapp.tests.fake_graph import (
     VALID_TOKEN,
     WABA_ID,
 )
+from devtools.fakes.providers import VALID_KEYS
+from whatsapp.models import WhatsAppConfig
+from whatsapp.signatures import sign
 
 # Shaped like each provider's keys (the fakes refuse them), beside the fakes' valid ones.
 WRONG_KEYS = {

@@ -21,8 +21,8 @@ from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from conftest import api_client
+from devtools.fakes.providers import VALID_KEYS
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TEST_URL = "/api/settings/ai-config/test"

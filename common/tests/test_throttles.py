@@ -3,9 +3,9 @@ import threading
 import pytest
 from django.test import Client
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from common.throttles import parse_rate, rate_limit_hit
-from whatsapp.tests.fake_graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.providers import VALID_KEYS
 
 pytestmark = pytest.mark.django_db
 

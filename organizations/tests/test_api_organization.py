@@ -257,7 +257,7 @@ def test_it_refuses_a_bad_role(team):
 
 
 def test_it_checks_the_actors_current_role_not_a_stale_copy(team):
-    from organizations.errors import NotAllowed
+    from common.errors import NotAllowed
     from organizations.services import membership_remove
 
     actor = team.membership(team.admin)  # loaded while still an admin...

@@ -4,9 +4,7 @@ import pytest
 from django.db import connection
 
 from conftest import api_client
-from organizations.models import AuditEvent
-from whatsapp.models import WhatsAppConfig
-from whatsapp.tests.fake_graph import (
+from devtools.fakes.graph import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     NO_PERMISSION_TOKEN,
@@ -15,6 +13,8 @@ from whatsapp.tests.fake_graph import (
     VALID_TOKEN,
     WABA_ID,
 )
+from organizations.models import AuditEvent
+from whatsapp.models import WhatsAppConfig
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,7 @@ import traceback
 
 import pytest
 
-from whatsapp import graph
-from whatsapp.graph import GRAPH_ERROR_CODES, GRAPH_ERROR_MESSAGES, GraphError, PhoneNumberInfo
-from whatsapp.tests.fake_graph import (
+from devtools.fakes.graph import (
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     NO_PERMISSION_TOKEN,
@@ -19,6 +17,8 @@ from whatsapp.tests.fake_graph import (
     WABA_ID,
     phone_number,
 )
+from whatsapp import graph
+from whatsapp.graph import GRAPH_ERROR_CODES, GRAPH_ERROR_MESSAGES, GraphError, PhoneNumberInfo
 
 ALL_TOKENS = (VALID_TOKEN, EXPIRED_TOKEN, INVALID_TOKEN, NO_PERMISSION_TOKEN)
 

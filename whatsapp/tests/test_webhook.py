@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 
 from conftest import api_client
+from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 from whatsapp.models import InboundMessage, StatusEvent, WhatsAppConfig
 from whatsapp.signatures import sign
-from whatsapp.tests.fake_graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 
 pytestmark = pytest.mark.django_db
 

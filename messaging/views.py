@@ -5,11 +5,11 @@ from django.shortcuts import redirect, render
 
 from aiconfig.selectors import ai_config_for
 from common.throttles import message_wait, too_many_message
+from messaging import services as message_services
+from messaging.forms import DraftForm, SendForm
+from messaging.selectors import monthly_usage, sent_messages
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
-from whatsapp import message_services
-from whatsapp.message_forms import DraftForm, SendForm
-from whatsapp.message_selectors import monthly_usage, sent_messages
 from whatsapp.selectors import whatsapp_config_for
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from aiconfig.models import AIConfig
-from aiconfig.tests.fake_providers import VALID_KEYS
+from devtools.fakes.providers import VALID_KEYS
 from organizations.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

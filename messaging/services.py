@@ -4,17 +4,19 @@ number. Every draft and send is recorded for the organization's history and usag
 import logging
 import re
 
+from django.db import transaction
 from django.utils import timezone
 
 from aiconfig import clients
 from aiconfig.selectors import ai_config_for
 from aiconfig.services import KEY_UNREADABLE_MESSAGE, ai_config_record_test
-from organizations.errors import ServiceError
-from organizations.models import Membership
-from whatsapp import graph
-from whatsapp.models import MessageKind, MessageRecord, SendStatus, StatusEvent
+from common.errors import ServiceError
+from messaging.models import STATUS_RANK, MessageKind, MessageRecord, SendStatus
+from organizations.models import Membership, Organization
+from whatsapp import events, graph
+from whatsapp.models import StatusEvent
 from whatsapp.selectors import whatsapp_config_for
-from whatsapp.services import TOKEN_UNREADABLE_MESSAGE, message_status_apply
+from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -173,3 +175,33 @@ def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord
         )
     sent.refresh_from_db()
     return sent
+
+
+@transaction.atomic
+def message_status_apply(
+    *, organization: Organization, message_id: str, status: str, error_code: int | None
+) -> None:
+    """A delivery status from the webhook moves the matching sent message forward."""
+    if status not in STATUS_RANK:
+        return
+    record = (
+        MessageRecord.objects.select_for_update()
+        .filter(organization=organization, kind=MessageKind.SEND, message_id=message_id)
+        .first()
+    )
+    if record is None or STATUS_RANK[status] <= STATUS_RANK.get(record.status, -1):
+        return
+    record.status = status
+    record.status_error_code = error_code if status == SendStatus.FAILED else None
+    record.status_updated_at = timezone.now()
+    record.save(update_fields=["status", "status_error_code", "status_updated_at"])
+
+
+def on_status_update(event: events.StatusUpdate) -> None:
+    """Subscribed to the webhook's status events (MessagingConfig.ready)."""
+    message_status_apply(
+        organization=event.organization,
+        message_id=event.message_id,
+        status=event.status,
+        error_code=event.error_code,
+    )

@@ -3,8 +3,8 @@ import re
 from rest_framework import serializers
 
 from common.serializer_fields import StrictCharField, StrictChoiceField
-from whatsapp.message_services import TONES, WHATSAPP_MAX_TEXT, e164_digits
-from whatsapp.models import MessageRecord
+from messaging.models import MessageRecord
+from messaging.services import TONES, WHATSAPP_MAX_TEXT, e164_digits
 
 LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 

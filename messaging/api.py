@@ -6,14 +6,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_errors import service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import MessageThrottle
-from organizations.api_errors import service_error_response
+from messaging import api_schema
+from messaging import services as message_services
+from messaging.selectors import monthly_usage, sent_messages
+from messaging.serializers import GenerateSerializer, MessageRecordSerializer, SendSerializer
 from organizations.permissions import IsOrganizationMember
 from organizations.request_context import api_membership
-from whatsapp import api_schema, message_services
-from whatsapp.message_selectors import monthly_usage, sent_messages
-from whatsapp.message_serializers import GenerateSerializer, MessageRecordSerializer, SendSerializer
 
 
 class GenerateView(APIView):

@@ -3,8 +3,8 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from messaging.models import MessageKind, MessageRecord, SendStatus
 from organizations.models import Organization
-from whatsapp.models import MessageKind, MessageRecord, SendStatus
 
 
 def sent_messages(organization: Organization) -> QuerySet[MessageRecord]:

@@ -4,8 +4,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from organizations.errors import ServiceError
-from organizations.selectors import OrganizationChoiceError
+from common.errors import ServiceError
 
 
 def error_response(message: str, *, status_code: int, code: str | None = None, **extra) -> Response:
@@ -40,8 +39,6 @@ def _first_message(data) -> str:
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
-    if isinstance(exc, OrganizationChoiceError):
-        return error_response(exc.message, status_code=exc.status, code=exc.code)
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -1,19 +1,22 @@
-"""The settings page (AI provider and WhatsApp sections). Thin: services do the work."""
+"""The Settings page: the AI provider section and the WhatsApp section, composed from both
+integrations. Thin: services do the work."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from aiconfig import services
+from aiconfig import services as ai_services
 from aiconfig.forms import AIConfigForm
 from aiconfig.selectors import ai_config_for
 from common import tested_secrets
 from common.encryption import mask_secret
+from common.errors import ServiceError
 from common.throttles import credential_test_wait, too_many_message
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from organizations.request_context import client_ip
+from whatsapp import services as whatsapp_services
 from whatsapp.api import webhook_url
 from whatsapp.forms import WhatsAppConfigForm
 from whatsapp.selectors import whatsapp_config_for
@@ -62,7 +65,7 @@ def render_settings(
         "ai_result": ai_result,
         "ai_tested_ref": ai_tested_ref,
         "ai_models": models,
-        "key_unreadable_message": services.KEY_UNREADABLE_MESSAGE,
+        "key_unreadable_message": ai_services.KEY_UNREADABLE_MESSAGE,
         "whatsapp_config": whatsapp_config,
         "whatsapp_form": whatsapp_form,
         "whatsapp_result": whatsapp_result,
@@ -106,11 +109,11 @@ def ai_config_submit(request):
         data["api_key"] = tested["api_key"]
     try:
         if request.POST.get("action") == "save":
-            services.ai_config_save(membership=request.membership, ip=client_ip(request), **data)
+            ai_services.ai_config_save(membership=request.membership, ip=client_ip(request), **data)
             messages.success(request, "AI configuration saved successfully.")
             return redirect("settings")
-        result = services.ai_config_test(membership=request.membership, **data)
-    except services.ServiceError as exc:
+        result = ai_services.ai_config_test(membership=request.membership, **data)
+    except ServiceError as exc:
         apply_service_error(form, exc)
         return render_settings(request, ai_form=form, status=400)
     tested_ref = None
@@ -128,10 +131,79 @@ def ai_config_submit(request):
 def ai_config_remove(request):
     """Confirmation page (works without JavaScript); POST removes."""
     if request.method == "POST":
-        if services.ai_config_delete(membership=request.membership, ip=client_ip(request)):
+        if ai_services.ai_config_delete(membership=request.membership, ip=client_ip(request)):
             messages.success(request, "The AI configuration was removed.")
         return redirect("settings")
     config = ai_config_for(request.membership.organization)
     if config is None:
         return redirect("settings")
     return render(request, "settings/ai_remove.html", {"ai_config": config})
+
+
+TESTED_TOKEN_EXPIRED = "The tested token is no longer at hand: paste it again and press Save."
+
+
+@membership_required(manager=True)
+@require_POST
+@sensitive_post_parameters("access_token", "app_secret")
+def whatsapp_config_submit(request):
+    """One form, two buttons: "Test connection" (saves nothing) and "Save" (verifies, saves).
+
+    After a successful test of a typed token, the page carries a reference to it (the token
+    itself is never sent back to the browser), so Save saves what was tested."""
+    config = whatsapp_config_for(request.membership.organization)
+    form = WhatsAppConfigForm(request.POST, stored=config)
+    if not form.is_valid():
+        return render_settings(request, whatsapp_form=form, status=400)
+    wait = credential_test_wait(scope="whatsapp_test", membership=request.membership)
+    if wait:
+        form.add_error(None, too_many_message(wait))
+        return render_settings(request, whatsapp_form=form, status=429)
+    data = form.cleaned_data
+    ref = request.POST.get("tested_ref")
+    if not data["access_token"] and ref:
+        tested = tested_secrets.take(request, scope="whatsapp", ref=ref)
+        if tested is None:
+            form.add_error("access_token", TESTED_TOKEN_EXPIRED)
+            return render_settings(request, whatsapp_form=form, status=400)
+        data["access_token"] = tested["access_token"]
+        data["app_secret"] = data["app_secret"] or tested.get("app_secret") or None
+    try:
+        if request.POST.get("action") == "save":
+            whatsapp_services.whatsapp_config_save(
+                membership=request.membership, ip=client_ip(request), **data
+            )
+            messages.success(request, "WhatsApp configuration saved successfully.")
+            return redirect("settings")
+        app_secret = data.pop("app_secret")
+        info = whatsapp_services.whatsapp_config_test(membership=request.membership, **data)
+    except ServiceError as exc:
+        apply_service_error(form, exc)
+        return render_settings(request, whatsapp_form=form, status=400)
+    tested_ref = None
+    if data["access_token"]:
+        values = {"access_token": data["access_token"]}
+        if app_secret:
+            values["app_secret"] = app_secret
+        tested_ref = tested_secrets.stash(request, scope="whatsapp", values=values)
+        form.fields["access_token"].widget.attrs["placeholder"] = (
+            f"Tested token {mask_secret(data['access_token'])}: leave empty to save it"
+        )
+    return render_settings(
+        request, whatsapp_form=form, whatsapp_result=info, whatsapp_tested_ref=tested_ref
+    )
+
+
+@membership_required(manager=True)
+def whatsapp_config_remove(request):
+    """Confirmation page (works without JavaScript); POST removes."""
+    if request.method == "POST":
+        if whatsapp_services.whatsapp_config_delete(
+            membership=request.membership, ip=client_ip(request)
+        ):
+            messages.success(request, "The WhatsApp configuration was removed.")
+        return redirect("settings")
+    config = whatsapp_config_for(request.membership.organization)
+    if config is None:
+        return redirect("settings")
+    return render(request, "settings/whatsapp_remove.html", {"whatsapp_config": config})

@@ -5,11 +5,12 @@ import pytest
 from django.test import Client
 
 from aiconfig.models import AIConfig
-from aiconfig.tests.fake_providers import VALID_KEYS
 from conftest import api_client
-from whatsapp.models import MessageRecord, WhatsAppConfig
+from devtools.fakes.graph import NO_PERMISSION_TOKEN, PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.providers import VALID_KEYS
+from messaging.models import MessageRecord
+from whatsapp.models import WhatsAppConfig
 from whatsapp.signatures import sign
-from whatsapp.tests.fake_graph import NO_PERMISSION_TOKEN, PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 
 pytestmark = pytest.mark.django_db
 

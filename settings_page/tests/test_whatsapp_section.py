@@ -3,15 +3,15 @@ import logging
 import pytest
 from django.test import Client
 
-from organizations.models import AuditEvent, User
-from whatsapp.models import WhatsAppConfig
-from whatsapp.tests.fake_graph import (
+from devtools.fakes.graph import (
     EXPIRED_TOKEN,
     OTHER_WABA_ID,
     PHONE_NUMBER_ID,
     VALID_TOKEN,
     WABA_ID,
 )
+from organizations.models import AuditEvent, User
+from whatsapp.models import WhatsAppConfig
 
 pytestmark = pytest.mark.django_db
 

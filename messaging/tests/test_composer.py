@@ -1,10 +1,10 @@
 import pytest
 from django.test import Client
 
-from aiconfig.tests.fake_providers import VALID_KEYS
 from conftest import api_client
-from whatsapp.models import MessageRecord
-from whatsapp.tests.fake_graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.providers import VALID_KEYS
+from messaging.models import MessageRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from whatsapp.message_services import TONES, WHATSAPP_MAX_TEXT, e164_digits
+from messaging.services import TONES, WHATSAPP_MAX_TEXT, e164_digits
 
 LANGUAGES = [
     ("", "Same as the prompt"),

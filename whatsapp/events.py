@@ -1,0 +1,50 @@
+"""Webhook deliveries as plain events, and the one dispatch point through which the apps above
+whatsapp/ receive them: they subscribe in their `AppConfig.ready`, so whatsapp/ never imports
+them. Handlers run in the webhook's request, after the event was stored, in subscription order."""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from organizations.models import Organization
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """Meta reported a delivery status for a message the organization sent."""
+
+    organization: Organization
+    message_id: str
+    status: str
+    error_code: int | None = None
+    recipient_id: str = ""
+    occurred_at: datetime | None = None
+    # Meta's `pricing` object when the status carries one (category, billable), else empty.
+    pricing: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundMessageReceived:
+    """A person wrote to the organization's number."""
+
+    organization: Organization
+    message_id: str
+    from_number: str
+    kind: str
+    text: str = ""
+    occurred_at: datetime | None = None
+
+
+_handlers: dict[type, list[Callable]] = defaultdict(list)
+
+
+def subscribe(event_type: type, handler: Callable) -> None:
+    """Registers `handler(event)` for one event type. Idempotent: a handler is kept once."""
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def publish(event) -> None:
+    for handler in list(_handlers[type(event)]):
+        handler(event)

@@ -487,7 +487,7 @@ def scenario_concurrent_puts(args, url, tokens, org_id):
 # --- main --------------------------------------------------------------------------------------
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--cache-url", default=DEFAULT_CACHE_URL)
@@ -507,7 +507,131 @@ def main() -> int:
     parser.add_argument("--puts", type=int, default=200, help="concurrent PUTs")
     parser.add_argument("--keep-db", action="store_true", help="leave the database afterwards")
     parser.add_argument("--scenarios", default="abc", help="which of a, b, c to run")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def report_reads(args, url: str, tokens) -> tuple[Result, list[str]]:
+    """Scenario a, printed; returns the settings reads (b compares with them) and failures."""
+    settings_read, ping = scenario_reads(args, url, tokens)
+    print(f"a. Reads at concurrency {args.concurrency} ({args.duration:g} s each)")
+    print("   " + settings_read.line())
+    print("   " + ping.line())
+    ratio_a = settings_read.throughput / ping.throughput if ping.throughput else 0
+    print(
+        f"   settings GET / ping: throughput x{ratio_a:.2f}, "
+        f"p50 x{settings_read.percentile(50) / ping.percentile(50):.2f}, "
+        f"p99 x{settings_read.percentile(99) / ping.percentile(99):.2f}\n"
+    )
+    failures = [
+        f"{res.label}: non-200 answers or errors"
+        for res in (settings_read, ping)
+        if set(res.statuses) != {200} or res.errors
+    ]
+    return settings_read, failures
+
+
+def _answer_codes(answered) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for status, payload, _ in answered:
+        try:
+            code = f"{status} {json.loads(payload).get('error_code')}"
+        except ValueError:
+            code = str(status)
+        codes[code] = codes.get(code, 0) + 1
+    return codes
+
+
+def report_reads_while_tests_hang(args, url: str, tokens, fake, settings_read) -> list[str]:
+    """Scenario b, printed; returns its failures."""
+    reads, at_provider, still_hanging, outcomes = scenario_reads_while_tests_hang(
+        args, url, tokens, fake
+    )
+    print(
+        f"b. Reads while {args.hanging} key tests hang on the provider "
+        f"(AI_PROVIDER_TIMEOUT={args.provider_timeout:g} s)"
+    )
+    print(
+        f"   key tests waiting at the provider: {at_provider}; "
+        f"still in flight when the reads ended: {still_hanging}"
+    )
+    print("   " + reads.line())
+    if settings_read is not None:
+        print(
+            f"   compared with a: throughput "
+            f"x{reads.throughput / settings_read.throughput:.2f}, "
+            f"p99 x{reads.percentile(99) / settings_read.percentile(99):.2f}"
+        )
+    answered = [o for o in outcomes if isinstance(o, tuple)]
+    codes = _answer_codes(answered)
+    durations = [d for *_, d in answered]
+    print(
+        f"   the hanging key tests answered: {codes}, after "
+        f"{min(durations or [0]):.1f}–{max(durations or [0]):.1f} s; "
+        f"client errors: {len(outcomes) - len(answered)}\n"
+    )
+    failures = []
+    if at_provider < args.hanging:
+        failures.append(
+            f"b: only {at_provider} of {args.hanging} key tests reached the provider: "
+            "the others were queued inside the server"
+        )
+    if still_hanging < args.hanging:
+        failures.append("b: the key tests were not all hanging during the reads")
+    if max(reads.latencies or [0]) >= SLOW_READ:
+        failures.append(
+            f"b: a read took {max(reads.latencies):.1f} s: it waited behind a hanging test"
+        )
+    if set(reads.statuses) != {200} or reads.errors:
+        failures.append("b: reads failed while key tests hung")
+    if codes != {"200 timeout": args.hanging}:
+        failures.append(f"b: hanging key tests did not all end as timeouts: {codes}")
+    return failures
+
+
+def report_concurrent_puts(args, url: str, tokens, org_id) -> list[str]:
+    """Scenario c, printed; returns its failures."""
+    puts = scenario_concurrent_puts(args, url, tokens, org_id)
+    lat = puts["latencies"]
+    print(f"c. {args.puts} concurrent PUTs {AI_CONFIG} by two admins, two configurations")
+    print(
+        f"   statuses: {puts['statuses']} in {puts['elapsed']:.1f} s; latency p50 "
+        f"{statistics.median(lat) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms"
+        if lat
+        else f"   statuses: {puts['statuses']}"
+    )
+    print(
+        f"   final state: {puts['final']} (one of the submitted: "
+        f"{puts['final_is_submitted']}; key decrypts: {puts['final_decrypts']})"
+    )
+    print(
+        f"   audit events ai_config.created/updated: {puts['events']} for {puts['ok']} "
+        f"successful PUTs; latest event matches the final state: "
+        f"{puts['last_event_matches']}; 5xx: {puts['server_errors']}"
+    )
+    print(f"   saves per configuration (audit trail): {puts['saved']}\n")
+    failures = []
+    if puts["server_errors"]:
+        failures.append("c: 5xx answers")
+    if not (puts["final_is_submitted"] and puts["final_decrypts"]):
+        failures.append("c: the final configuration is not one submitted, or does not decrypt")
+    if puts["events"] != puts["ok"] or not puts["last_event_matches"]:
+        failures.append("c: audit events do not match the successful PUTs")
+    if puts["ok"] != args.puts:
+        failures.append(f"c: only {puts['ok']} of {args.puts} PUTs succeeded: {puts['refusals']}")
+    return failures
+
+
+def server_log_failures(server: Server) -> list[str]:
+    errors = [
+        line
+        for line in server.log_path.read_text().splitlines()
+        if "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line
+    ]
+    return [f"server logged {len(errors)} errors (see {server.log_path})"] if errors else []
+
+
+def main() -> int:
+    args = parse_args()
     assert urlsplit(args.cache_url).hostname == HOST, "the benchmark only uses a local Redis"
 
     fake = FakeProviders().start()
@@ -544,113 +668,18 @@ def main() -> int:
 
         settings_read = None
         if "a" in args.scenarios:
-            settings_read, ping = scenario_reads(args, url, tokens)
-            print(f"a. Reads at concurrency {args.concurrency} ({args.duration:g} s each)")
-            print("   " + settings_read.line())
-            print("   " + ping.line())
-            ratio_a = settings_read.throughput / ping.throughput if ping.throughput else 0
-            print(
-                f"   settings GET / ping: throughput x{ratio_a:.2f}, "
-                f"p50 x{settings_read.percentile(50) / ping.percentile(50):.2f}, "
-                f"p99 x{settings_read.percentile(99) / ping.percentile(99):.2f}\n"
-            )
-            for res in (settings_read, ping):
-                if set(res.statuses) != {200} or res.errors:
-                    failures.append(f"{res.label}: non-200 answers or errors")
-
+            settings_read, found = report_reads(args, url, tokens)
+            failures += found
         if "b" in args.scenarios:
-            reads, at_provider, still_hanging, outcomes = scenario_reads_while_tests_hang(
-                args, url, tokens, fake
-            )
-            print(
-                f"b. Reads while {args.hanging} key tests hang on the provider "
-                f"(AI_PROVIDER_TIMEOUT={args.provider_timeout:g} s)"
-            )
-            print(
-                f"   key tests waiting at the provider: {at_provider}; "
-                f"still in flight when the reads ended: {still_hanging}"
-            )
-            print("   " + reads.line())
-            if settings_read is not None:
-                print(
-                    f"   compared with a: throughput "
-                    f"x{reads.throughput / settings_read.throughput:.2f}, "
-                    f"p99 x{reads.percentile(99) / settings_read.percentile(99):.2f}"
-                )
-            answered = [o for o in outcomes if isinstance(o, tuple)]
-            codes: dict[str, int] = {}
-            for status, payload, _ in answered:
-                try:
-                    code = f"{status} {json.loads(payload).get('error_code')}"
-                except ValueError:
-                    code = str(status)
-                codes[code] = codes.get(code, 0) + 1
-            durations = [d for *_, d in answered]
-            print(
-                f"   the hanging key tests answered: {codes}, after "
-                f"{min(durations or [0]):.1f}–{max(durations or [0]):.1f} s; "
-                f"client errors: {len(outcomes) - len(answered)}\n"
-            )
-            if at_provider < args.hanging:
-                failures.append(
-                    f"b: only {at_provider} of {args.hanging} key tests reached the provider: "
-                    "the others were queued inside the server"
-                )
-            if still_hanging < args.hanging:
-                failures.append("b: the key tests were not all hanging during the reads")
-            if max(reads.latencies or [0]) >= SLOW_READ:
-                failures.append(
-                    f"b: a read took {max(reads.latencies):.1f} s: it waited behind a hanging test"
-                )
-            if set(reads.statuses) != {200} or reads.errors:
-                failures.append("b: reads failed while key tests hung")
-            if codes != {"200 timeout": args.hanging}:
-                failures.append(f"b: hanging key tests did not all end as timeouts: {codes}")
-
+            failures += report_reads_while_tests_hang(args, url, tokens, fake, settings_read)
         if "c" in args.scenarios:
-            puts = scenario_concurrent_puts(args, url, tokens, seeded["org_id"])
-            lat = puts["latencies"]
-            print(f"c. {args.puts} concurrent PUTs {AI_CONFIG} by two admins, two configurations")
-            print(
-                f"   statuses: {puts['statuses']} in {puts['elapsed']:.1f} s; latency p50 "
-                f"{statistics.median(lat) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms"
-                if lat
-                else f"   statuses: {puts['statuses']}"
-            )
-            print(
-                f"   final state: {puts['final']} (one of the submitted: "
-                f"{puts['final_is_submitted']}; key decrypts: {puts['final_decrypts']})"
-            )
-            print(
-                f"   audit events ai_config.created/updated: {puts['events']} for {puts['ok']} "
-                f"successful PUTs; latest event matches the final state: "
-                f"{puts['last_event_matches']}; 5xx: {puts['server_errors']}"
-            )
-            print(f"   saves per configuration (audit trail): {puts['saved']}\n")
-            if puts["server_errors"]:
-                failures.append("c: 5xx answers")
-            if not (puts["final_is_submitted"] and puts["final_decrypts"]):
-                failures.append(
-                    "c: the final configuration is not one submitted, or does not decrypt"
-                )
-            if puts["events"] != puts["ok"] or not puts["last_event_matches"]:
-                failures.append("c: audit events do not match the successful PUTs")
-            if puts["ok"] != args.puts:
-                failures.append(
-                    f"c: only {puts['ok']} of {args.puts} PUTs succeeded: {puts['refusals']}"
-                )
+            failures += report_concurrent_puts(args, url, tokens, seeded["org_id"])
     except KeyboardInterrupt:
         failures.append("interrupted")
     finally:
         if server is not None:
             server.stop()
-            errors = [
-                line
-                for line in server.log_path.read_text().splitlines()
-                if "Traceback" in line or "[ERROR]" in line or "[CRITICAL]" in line
-            ]
-            if errors:
-                failures.append(f"server logged {len(errors)} errors (see {server.log_path})")
+            failures += server_log_failures(server)
         fake.stop()
         try:
             from django.db import connections

@@ -33,7 +33,7 @@ def django_validator(func, **kwargs):
         try:
             func(value, **kwargs)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages)
+            raise serializers.ValidationError(exc.messages) from None
 
     return run
 

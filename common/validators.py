@@ -43,7 +43,7 @@ def validate_base_url(value: str) -> None:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError for a malformed port
     except ValueError:
-        raise ValidationError("Enter a valid URL, like https://llm.example.org/v1.")
+        raise ValidationError("Enter a valid URL, like https://llm.example.org/v1.") from None
     if parts.scheme not in ("http", "https"):
         raise ValidationError("The base URL must start with http:// or https://.")
     if not parts.hostname:

@@ -33,7 +33,7 @@ class MessageRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    kind = models.CharField(max_length=10, choices=MessageKind.choices)
+    kind = models.CharField(max_length=10, choices=MessageKind)
     ok = models.BooleanField()
     error_code = models.CharField(max_length=40, blank=True)
     # Drafts: which provider and model, and the tokens they billed.
@@ -46,7 +46,7 @@ class MessageRecord(models.Model):
     to = models.CharField(max_length=20, blank=True)
     text = models.TextField(blank=True)
     message_id = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=SendStatus.choices, blank=True)
+    status = models.CharField(max_length=20, choices=SendStatus, blank=True)
     status_error_code = models.IntegerField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
 

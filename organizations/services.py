@@ -95,7 +95,7 @@ def _validate_new_user(*, email: str, password: str) -> str:
     try:
         password_validation.validate_password(password, User(email=email))
     except ValidationError as exc:
-        raise ServiceError(" ".join(exc.messages), field="password", code="weak_password")
+        raise ServiceError(" ".join(exc.messages), field="password", code="weak_password") from None
     return email
 
 
@@ -126,7 +126,7 @@ def user_register(
     except IntegrityError:
         raise ServiceError(
             "An account with this email already exists.", field="email", code="duplicate"
-        )
+        ) from None
     if invitation is not None:
         membership = _invitation_accept(invitation=invitation, user=user, ip=ip)
     else:

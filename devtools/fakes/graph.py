@@ -129,6 +129,56 @@ def _json_answer(status: int, payload: Any) -> _Answer:
     return _Answer(status, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
+# The answers of the scenarios that do not depend on the endpoint (built per request: each
+# carries a fresh fbtrace_id).
+_SCENARIO_ANSWERS: dict[str, Any] = {
+    "rate_limit": lambda: _graph_error(
+        400, 4, "(#4) Application request limit reached", is_transient=True
+    ),
+    "throughput_limit": lambda: _graph_error(
+        429,
+        130429,
+        "(#130429) Rate limit hit",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": "Cloud API message throughput has been reached.",
+        },
+    ),
+    "permission": lambda: _graph_error(
+        403, 10, "(#10) Application does not have permission for this action"
+    ),
+    "server_error": lambda: _graph_error(
+        500, 1, "An unknown error has occurred.", error_subcode=99, is_transient=True
+    ),
+    "bad_gateway": lambda: _Answer(
+        502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {"Content-Type": "text/html"}
+    ),
+    "garbage": lambda: _Answer(
+        200,
+        b"<html><body>Sorry, something went wrong.</body></html>",
+        {"Content-Type": "text/html; charset=utf-8"},
+    ),
+    "recipient_not_allowed": lambda: _send_error(
+        131030,
+        "Recipient phone number not in allowed list",
+        "Recipient phone number not in allowed list: Add recipient phone number to "
+        "recipient list and try again.",
+    ),
+    "outside_window": lambda: _send_error(
+        131047,
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the "
+        "customer last replied to this number.",
+    ),
+    "undeliverable": lambda: _send_error(
+        131026,
+        "Message Undeliverable",
+        "Message failed to send because the recipient's phone number is not a "
+        "WhatsApp phone number.",
+    ),
+}
+
+
 class FakeGraph:
     def __init__(self) -> None:
         # WABA id -> its phone numbers.
@@ -316,66 +366,13 @@ class FakeGraph:
     def _scenario_answer(self, kind: str, scenario: str) -> _Answer | None:
         if scenario == "hang":
             return None
-        if scenario == "rate_limit":
-            return _graph_error(400, 4, "(#4) Application request limit reached", is_transient=True)
-        if scenario == "throughput_limit":
-            return _graph_error(
-                429,
-                130429,
-                "(#130429) Rate limit hit",
-                error_data={
-                    "messaging_product": "whatsapp",
-                    "details": "Cloud API message throughput has been reached.",
-                },
-            )
-        if scenario == "permission":
-            return _graph_error(
-                403, 10, "(#10) Application does not have permission for this action"
-            )
-        if scenario == "server_error":
-            return _graph_error(
-                500, 1, "An unknown error has occurred.", error_subcode=99, is_transient=True
-            )
-        if scenario == "bad_gateway":
-            return _Answer(
-                502,
-                b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-                {"Content-Type": "text/html"},
-            )
-        if scenario == "garbage":
-            return _Answer(
-                200,
-                b"<html><body>Sorry, something went wrong.</body></html>",
-                {"Content-Type": "text/html; charset=utf-8"},
-            )
         if scenario == "missing_fields":
             if kind == "send":
                 return _json_answer(
                     200, {"messaging_product": "whatsapp", "contacts": [], "messages": []}
                 )
             return _json_answer(200, {"id": PHONE_NUMBER_ID})
-        if scenario == "recipient_not_allowed":
-            return _send_error(
-                131030,
-                "Recipient phone number not in allowed list",
-                "Recipient phone number not in allowed list: Add recipient phone number to "
-                "recipient list and try again.",
-            )
-        if scenario == "outside_window":
-            return _send_error(
-                131047,
-                "Re-engagement message",
-                "Message failed to send because more than 24 hours have passed since the "
-                "customer last replied to this number.",
-            )
-        if scenario == "undeliverable":
-            return _send_error(
-                131026,
-                "Message Undeliverable",
-                "Message failed to send because the recipient's phone number is not a "
-                "WhatsApp phone number.",
-            )
-        raise AssertionError(f"unhandled scenario {scenario}")
+        return _SCENARIO_ANSWERS[scenario]()
 
     def _unknown_object(self, object_id: str) -> _Answer:
         return _graph_error(

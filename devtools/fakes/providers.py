@@ -590,23 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
             model = unquote(rest[len("/models/") : -len(":generateContent")])
         else:
             model = body.get("model") or ""
-        if model not in KNOWN_MODELS[provider]:
-            raise _model_not_found(provider, model)
-        if provider == "openai" and "max_tokens" in body and model.startswith("gpt-5"):
-            raise _Answer(
-                400,
-                _openai_error(
-                    "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                    "Use 'max_completion_tokens' instead.",
-                    "invalid_request_error",
-                    "unsupported_parameter",
-                    "max_tokens",
-                ),
-            )
-        if provider == "anthropic" and not isinstance(body.get("max_tokens"), int):
-            raise _Answer(
-                400, _anthropic_error("invalid_request_error", "max_tokens: Field required")
-            )
+        self._check_generation_request(provider, model, body)
         if self.fake.generation_delay:
             self.fake._release.wait(self.fake.generation_delay)
         if scenario in ("no_credit", "billing_error"):
@@ -626,6 +610,28 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.usage_override and isinstance(reply.get(usage_key), dict):
             reply[usage_key].update(self.fake.usage_override)
         self._send(200, reply)
+
+    @staticmethod
+    def _check_generation_request(provider: str, model: str, body: dict) -> None:
+        """What the real provider refuses before generating: an unknown model, a parameter
+        the model does not take, a missing required one."""
+        if model not in KNOWN_MODELS[provider]:
+            raise _model_not_found(provider, model)
+        if provider == "openai" and "max_tokens" in body and model.startswith("gpt-5"):
+            raise _Answer(
+                400,
+                _openai_error(
+                    "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                    "Use 'max_completion_tokens' instead.",
+                    "invalid_request_error",
+                    "unsupported_parameter",
+                    "max_tokens",
+                ),
+            )
+        if provider == "anthropic" and not isinstance(body.get("max_tokens"), int):
+            raise _Answer(
+                400, _anthropic_error("invalid_request_error", "max_tokens: Field required")
+            )
 
     @staticmethod
     def _openai_reply(model, text, scenario):

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 report = rotate_secrets(old_key=old_key, new_key=new_key, dry_run=dry_run)
         except SecretDecryptionError as exc:
-            raise CommandError(f"Rotation aborted, nothing changed: {exc}")
+            raise CommandError(f"Rotation aborted, nothing changed: {exc}") from None
         for label, counts in report.items():
             self.stdout.write(
                 f"{label}: {counts['rotated']} {'to rotate' if dry_run else 'rotated'}, "

@@ -4,7 +4,7 @@ PYTHON ?= python3
 DEBUG ?= true
 PY := $(VENV)/bin/python
 
-.PHONY: install install-dev run serve worker test lint superuser
+.PHONY: install install-dev run demo serve worker test lint superuser
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: install
 	DEBUG=$(DEBUG) $(PY) manage.py run_huey --quiet & consumer=$$!; \
 	trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$(DEBUG) $(PY) manage.py runserver 127.0.0.1:8000
+
+# Everything without a real key: the app on its own SQLite database (demo.sqlite3), every AI
+# provider and Meta's Graph API played by local fakes, the task consumer beside it; prints the
+# keys, ids and numbers that work and those that fail. PORT=8000 by default; the fakes take the
+# next ports.
+PORT ?= 8000
+demo: install
+	$(PY) -m devtools.demo --port $(PORT)
 
 # Production-like: the settings come from the environment (DEBUG false unless set), static
 # files are hashed and compressed, gunicorn serves (gunicorn.conf.py). Run migrations first,

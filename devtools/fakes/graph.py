@@ -200,6 +200,9 @@ class FakeGraph:
         # Graph's default page size for /phone_numbers is 25; a test can shrink it to force paging.
         self.max_page_size = 25
         self.scenarios: dict[str, str] = dict.fromkeys(ENDPOINT_KINDS, "ok")
+        # Recipient (digits, as sent in "to") -> send scenario: sends to that number answer
+        # with it, whatever the send endpoint's scenario (the demo's failing recipients).
+        self.recipient_scenarios: dict[str, str] = {}
         # Seconds to wait before answering any request (a slow but working Graph).
         self.delay = 0.0
         self.requests: list[RecordedRequest] = []
@@ -219,8 +222,9 @@ class FakeGraph:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeGraph:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+    def start(self, port: int = 0) -> FakeGraph:
+        """Serve on 127.0.0.1:`port` (0: a free port)."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         # A short poll interval keeps stop() (and so each test's teardown) fast.
         self._thread = threading.Thread(
@@ -325,6 +329,8 @@ class FakeGraph:
             return auth_error
 
         scenario = self.scenarios[kind]
+        if kind == "send" and isinstance(request.json, dict):
+            scenario = self.recipient_scenarios.get(str(request.json.get("to")), scenario)
         if scenario != "ok":
             return self._scenario_answer(kind, scenario)
         if kind == "phone":

@@ -15,6 +15,9 @@ Scenarios (per provider, default "ok"):
   hang_listing (only model listing hangs), drip (headers, then a byte per drip_interval),
   drip_headers (the status line itself dripped), redirect (302 to /redirected here).
 
+`fake.key_scenarios` (key -> scenario) makes a key valid with a scenario of its own, whatever
+its provider's scenario.
+
 `fake.usage_override` (a dict, e.g. {"prompt_tokens": -1}) is merged into the usage object
 of every successful generation, in the provider's own field names.
 """
@@ -461,16 +464,17 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout tests)
 
     def _route(self, provider: str, rest: str, body: Any, query: dict) -> None:
-        scenario = self.fake.scenarios.get(provider, "ok")
+        key = self._key(provider, query)
+        # A key with a scenario of its own is a valid key of an account in that state.
+        scenario = self.fake.key_scenarios.get(key) or self.fake.scenarios.get(provider, "ok")
         is_listing = self.command == "GET" and rest in ("/models", "/v1/models")
         if scenario in _BROKEN or (scenario == "hang_listing" and is_listing):
             self._break(provider, scenario)
             return
-        key = self._key(provider, query)
         if provider == "openrouter" and self.command == "GET" and rest == "/models":
             self._send(200, self._listing(provider))  # public: no key needed
             return
-        if key != VALID_KEYS[provider]:
+        if key != VALID_KEYS[provider] and key not in self.fake.key_scenarios:
             raise _invalid_key(provider, key)
         if provider == "anthropic" and self.headers.get("anthropic-version") != "2023-06-01":
             raise _Answer(
@@ -695,6 +699,9 @@ class FakeProviders:
         self.drip_interval = 1.0
         self.generation_delay = 0.0  # seconds before answering a generation
         self.usage_override: dict[str, Any] = {}  # merged into a generation's usage
+        # key -> scenario: that key is accepted and answers with the scenario, whatever the
+        # provider's own scenario (the demo hands out one key per failure to try).
+        self.key_scenarios: dict[str, str] = {}
         self._lock = threading.Lock()
         # Set to release hanging/dripping handlers; replaced on reset().
         self._release = threading.Event()
@@ -729,6 +736,7 @@ class FakeProviders:
         self.drip_interval = 1.0
         self.generation_delay = 0.0
         self.usage_override = {}
+        self.key_scenarios = {}
 
     def requests_for(self, provider: str) -> list[RecordedRequest]:
         with self._lock:
@@ -738,9 +746,10 @@ class FakeProviders:
         with self._lock:
             self.requests.append(request)
 
-    def start(self) -> FakeProviders:
+    def start(self, port: int = 0) -> FakeProviders:
+        """Serve on 127.0.0.1:`port` (0: a free port)."""
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self
         self._thread = threading.Thread(

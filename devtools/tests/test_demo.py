@@ -1,0 +1,201 @@
+"""`make demo` starts, serves, and the keys, ids and numbers it prints do what it says."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from devtools import demo
+from devtools.fakes import graph
+from devtools.fakes.providers import VALID_KEYS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port_series(count: int) -> int:
+    """A port whose next `count - 1` ports are free too (the demo's fakes use them)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no run of free ports")
+
+
+@pytest.fixture(scope="module")
+def running_demo(tmp_path_factory):
+    port = _free_port_series(1 + len(demo.DEMO_FAKES))
+    data_dir = tmp_path_factory.mktemp("demo")
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "HUEY_IMMEDIATE")
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.demo", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Ctrl+C stops the demo."):
+                break
+        output = "".join(lines)
+        assert "Ctrl+C stops the demo." in output, output
+        yield f"http://127.0.0.1:{port}", output, data_dir
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        assert process.returncode == 0
+
+
+def call(url, method="GET", body=None, token=None):
+    request = urllib.request.Request(url, method=method)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - local demo
+            raw = answer.read()
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode()
+
+
+@pytest.fixture(scope="module")
+def owner_token(running_demo):
+    url, _, _ = running_demo
+    status, body = call(
+        url + "/api/auth/register",
+        "POST",
+        {
+            "email": "demo@grace.test",
+            "password": "Sturdy-Passw0rd-for-the-demo",
+            "organization_name": "Grace Church",
+        },
+    )
+    assert status == 201, body
+    return body["access"]
+
+
+def test_it_serves_the_pages_on_its_own_database(running_demo):
+    url, output, data_dir = running_demo
+    status, page = call(url + "/accounts/login/")
+    assert status == 200 and "Log in" in page
+    assert (data_dir / "demo.sqlite3").is_file()
+    assert url in output
+
+
+def test_it_prints_provider_keys_that_work_against_the_fakes(running_demo, owner_token):
+    url, output, _ = running_demo
+    for provider in ("openai", "anthropic", "gemini"):
+        assert VALID_KEYS[provider] in output
+        status, body = call(
+            url + "/api/settings/ai-config/test",
+            "POST",
+            {"provider": provider, "api_key": VALID_KEYS[provider]},
+            owner_token,
+        )
+        assert status == 200 and body["success"] is True, body
+
+
+def test_it_prints_provider_keys_that_fail_with_a_clear_error(running_demo, owner_token):
+    url, output, _ = running_demo
+    for key, expected in (
+        ("demo-no-credit-key", "insufficient_quota"),
+        ("demo-rate-limited-key", "rate_limited"),
+        ("some-key-nobody-issued", "invalid_api_key"),
+    ):
+        assert key in output or key == "some-key-nobody-issued"
+        status, body = call(
+            url + "/api/settings/ai-config/test",
+            "POST",
+            {"provider": "openai", "api_key": key},
+            owner_token,
+        )
+        assert body["success"] is False and body["error_code"] == expected, body
+
+
+def test_it_lets_a_newcomer_save_draft_and_send(running_demo, owner_token):
+    url, output, _ = running_demo
+    status, body = call(
+        url + "/api/settings/ai-config",
+        "PUT",
+        {"provider": "groq", "api_key": VALID_KEYS["groq"]},
+        owner_token,
+    )
+    assert status == 200, body
+    for value in (graph.PHONE_NUMBER_ID, graph.WABA_ID, graph.VALID_TOKEN):
+        assert value in output
+    credentials = {
+        "phone_number_id": graph.PHONE_NUMBER_ID,
+        "business_account_id": graph.WABA_ID,
+        "access_token": graph.VALID_TOKEN,
+    }
+    status, body = call(url + "/api/settings/whatsapp-meta", "PUT", credentials, owner_token)
+    assert status == 200, body
+
+    status, body = call(
+        url + "/api/messages/generate", "POST", {"prompt": "Sunday at 10"}, owner_token
+    )
+    assert status == 200 and body["text"] == "OK", body
+    assert demo.WORKING_RECIPIENT in output
+    to = demo.WORKING_RECIPIENT.replace(" ", "")
+    status, body = call(url + "/api/messages/send", "POST", {"to": to, "text": "Hi"}, owner_token)
+    assert status == 200 and body["success"] is True, body
+
+    failing = next(iter(demo.FAILING_RECIPIENTS))
+    assert failing in output
+    to = failing.replace(" ", "")
+    status, body = call(url + "/api/messages/send", "POST", {"to": to, "text": "Hi"}, owner_token)
+    assert status != 200 and body["error_code"] == "recipient_not_allowed", body
+
+
+def test_it_says_which_port_is_taken(tmp_path):
+    port = _free_port_series(3)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port + 2))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "devtools.demo", "--port", str(port), "--data-dir", tmp_path],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"Port {port + 2} is taken" in result.stderr
+    assert not (tmp_path / "demo.sqlite3").exists()

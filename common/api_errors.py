@@ -24,7 +24,11 @@ def service_error_body(exc: ServiceError, **extra) -> dict:
 
 
 def service_error_response(exc: ServiceError, *, status_code: int | None = None, **extra):
-    return Response(service_error_body(exc, **extra), status=status_code or exc.status)
+    response = Response(service_error_body(exc, **extra), status=status_code or exc.status)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(int(retry_after))
+    return response
 
 
 def _first_message(data) -> str:

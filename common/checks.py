@@ -36,3 +36,40 @@ def check_site_url(app_configs, **kwargs):
             )
         ]
     return []
+
+
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
+
+
+@register(deploy=True)
+def check_shared_cache(app_configs, **kwargs):
+    if settings.CACHES["default"]["BACKEND"] in PROCESS_LOCAL_CACHES:
+        return [
+            Warning(
+                "The cache is not shared between processes.",
+                hint="Rate limits and the per-organization cap on outbound calls are counted "
+                "in the cache: with one per process, each worker counts on its own. Set "
+                "CACHE_URL to Redis, or leave it unset to use the database cache.",
+                id="org.W003",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
+def check_email_backend(app_configs, **kwargs):
+    if not settings.DEBUG and settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+        return [
+            Warning(
+                "E-mail is written to the console.",
+                hint="Password reset links and invitation links would end up in the logs and "
+                "never reach anyone. Set EMAIL_URL to your SMTP server "
+                "(smtp+tls://user:password@host:587).",
+                id="org.W004",
+            )
+        ]
+    return []

@@ -52,6 +52,11 @@ CORS_ALLOW_HEADERS = (
     "content-type",
     "x-organization",
 )
+# The frontend reads how long to wait after a 429 or 503.
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+# Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed: the client
+# address is then the right-most entry that is not one of them (organizations/request_context.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers probe the health check over plain HTTP.
@@ -119,6 +124,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Refusals that pass (cache down, outbound calls busy): 503/429 with Retry-After, not a 500.
+    "common.middleware.RetryLaterMiddleware",
     # Last: turns a login attempt it refused into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -149,8 +156,27 @@ DATABASES = {
 # Persistent connections, checked before reuse so a restarted PostgreSQL is survived.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue instead of failing with "database is locked": every transaction takes the
+    # write lock when it begins (a deferred one that reads first cannot upgrade while another
+    # writes), and waits up to SQLITE_BUSY_TIMEOUT seconds for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20)}
+    )
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Rate limits and the per-organization bulkhead are counted in this cache, so it must be shared
+# by every process: Redis (CACHE_URL=redis://…) or, without CACHE_URL in production, Django's
+# database cache (table created by a migration). Local memory only with DEBUG=true.
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+elif DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "django_cache"}}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Django's own incr is a read then a write; ours is atomic (common/cache.py).
+    CACHES["default"]["BACKEND"] = "common.cache.DatabaseCache"
 # A Redis that stops answering fails within seconds (and /healthz says so) instead of holding
 # request threads; `?socket_timeout=` in CACHE_URL overrides.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":

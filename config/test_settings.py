@@ -13,6 +13,9 @@ os.environ.setdefault(
     "STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# Local memory unless CI points CACHE_URL at Redis; the database cache that production uses
+# without CACHE_URL has its own tests (common/tests/test_throttles.py).
+os.environ.setdefault("CACHE_URL", "locmemcache://")
 # Tasks run inline unless a test starts a real consumer (see common/tests for the harness).
 os.environ.setdefault("HUEY_IMMEDIATE", "true")
 

@@ -95,7 +95,9 @@ def ai_config_submit(request):
     form = AIConfigForm(request.POST, stored=config)
     if not form.is_valid():
         return render_settings(request, ai_form=form, status=400)
-    wait = credential_test_wait(scope="ai_key_test", membership=request.membership)
+    wait = credential_test_wait(
+        scope="ai_key_test", membership=request.membership, ip=client_ip(request)
+    )
     if wait:
         form.add_error(None, too_many_message(wait))
         return render_settings(request, ai_form=form, status=429)
@@ -155,7 +157,9 @@ def whatsapp_config_submit(request):
     form = WhatsAppConfigForm(request.POST, stored=config)
     if not form.is_valid():
         return render_settings(request, whatsapp_form=form, status=400)
-    wait = credential_test_wait(scope="whatsapp_test", membership=request.membership)
+    wait = credential_test_wait(
+        scope="whatsapp_test", membership=request.membership, ip=client_ip(request)
+    )
     if wait:
         form.add_error(None, too_many_message(wait))
         return render_settings(request, whatsapp_form=form, status=429)

@@ -303,6 +303,7 @@ def production_env(**overrides) -> dict[str, str]:
         ALLOWED_HOSTS="messaging.example.org",
         SITE_URL="https://messaging.example.org",
         SECURE_HSTS_SECONDS="31536000",
+        EMAIL_URL="smtp+tls://mailer:secret@mail.example.org:587",
     )
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}
@@ -334,3 +335,13 @@ def test_it_fails_the_deploy_check_when_production_settings_are_unsafe():
     result = deploy_check(production_env(SITE_URL="http://127.0.0.1:8000", SECURE_HSTS_SECONDS="0"))
     assert result.returncode != 0
     assert "org.W002" in result.stderr and "security.W004" in result.stderr
+
+
+def test_it_warns_when_production_mails_to_the_console():
+    result = deploy_check(production_env(EMAIL_URL=None))
+    assert result.returncode != 0 and "org.W004" in result.stderr
+
+
+def test_it_warns_when_the_cache_is_not_shared_between_processes():
+    result = deploy_check(production_env(CACHE_URL="locmemcache://"))
+    assert result.returncode != 0 and "org.W003" in result.stderr

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 
 from aiconfig import clients, services
 from aiconfig.models import AIConfig
-from aiconfig.providers import default_model_for, provider_choices
+from aiconfig.providers import base_url_problem, default_model_for, provider_choices
 from aiconfig.serializers import API_KEY_MAX_LENGTH
 from common.form_fields import SecretFormField
 from common.validators import validate_base_url, validate_model_name
@@ -51,8 +51,9 @@ class AIConfigAdminForm(forms.ModelForm):
             return data
         provider = data["provider"]
         key = data.get("new_api_key")
-        if provider == "custom" and not data.get("base_url"):
-            self.add_error("base_url", "Enter the base URL of the OpenAI-compatible server.")
+        problem = base_url_problem(provider, data.get("base_url"))
+        if problem:
+            self.add_error("base_url", problem)
             return data
         if not key:
             try:

@@ -31,19 +31,6 @@ from .providers import ProviderSpec, base_url_for, default_model_for, get_provid
 
 logger = logging.getLogger(__name__)
 
-ERROR_CODES = (
-    "invalid_api_key",
-    "permission_denied",
-    "insufficient_quota",
-    "rate_limited",
-    "model_not_found",
-    "timeout",
-    "unreachable",
-    "blocked_address",
-    "invalid_response",
-    "provider_error",
-)
-
 ERROR_MESSAGES: dict[str, str] = {
     "invalid_api_key": (
         "The provider did not accept this API key. Copy the key again from your "
@@ -160,12 +147,7 @@ class _Conn:
     def headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if self.key:
-            if self.spec.auth == "bearer":
-                headers["Authorization"] = f"Bearer {self.key}"
-            elif self.spec.auth == "x-goog-api-key":
-                headers["x-goog-api-key"] = self.key
-            elif self.spec.auth == "x-api-key":
-                headers["x-api-key"] = self.key
+            headers.update(self.spec.auth.headers_for(self.key))
         if self.spec.family == "anthropic":
             headers["anthropic-version"] = ANTHROPIC_VERSION
         return headers
@@ -173,7 +155,7 @@ class _Conn:
 
 def _connect(provider: str, api_key: str | None, base_url: str | None) -> _Conn:
     spec = get_provider(provider)
-    key = _checked_key(api_key, required=spec.base_url_setting is not None)
+    key = _checked_key(api_key, required=spec.key_required)
     try:
         base, guarded = base_url_for(spec.id, base_url)
     except ValueError:
@@ -545,7 +527,7 @@ def test_key(
             error_code=exc.error_code,
             error=exc.message,
         )
-    if conn.spec.lists_models and deadline - time.monotonic() > _MIN_LISTING_SECONDS:
+    if deadline - time.monotonic() > _MIN_LISTING_SECONDS:
         try:
             models = sorted(set(list_models(conn, deadline)))[:MAX_LISTED_MODELS]
         except ProviderError as exc:  # the key works; the list is a convenience

@@ -1,12 +1,23 @@
 from django import forms
 
-from aiconfig.providers import provider_choices
+from aiconfig.providers import (
+    base_url_problem,
+    get_provider,
+    provider_choices,
+    providers_taking_base_url,
+)
 from aiconfig.serializers import API_KEY_MAX_LENGTH
-from common.form_fields import SecretFormField
+from common.credentials import CredentialForm
+from common.form_fields import DatalistInput, SecretFormField
 from common.validators import validate_base_url, validate_model_name
 
+DEFAULT_PROVIDER = "gemini"
 
-class AIConfigForm(forms.Form):
+
+class AIConfigForm(CredentialForm):
+    secret_field = "api_key"
+    secret_noun = "key"
+
     provider = forms.ChoiceField(label="AI provider", choices=provider_choices)
     api_key = SecretFormField(
         label="API key", max_length=API_KEY_MAX_LENGTH, secret_label="The API key"
@@ -16,7 +27,7 @@ class AIConfigForm(forms.Form):
         required=False,
         max_length=200,
         help_text="Leave empty for the provider's default model.",
-        widget=forms.TextInput(attrs={"list": "ai-models", "autocomplete": "off"}),
+        widget=DatalistInput(list_id="ai-models"),
     )
     base_url = forms.CharField(
         label="Base URL (custom provider only)",
@@ -26,10 +37,24 @@ class AIConfigForm(forms.Form):
     )
 
     def __init__(self, *args, stored=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if stored is not None and stored.api_key_masked:
-            self.fields["api_key"].widget.attrs["placeholder"] = stored.api_key_masked
-            self.fields["api_key"].help_text = "Leave empty to keep the stored key."
+        super().__init__(*args, stored=stored, **kwargs)
+        # The page's script shows the base URL only for these providers.
+        self.fields["provider"].widget.attrs["data-base-url-providers"] = " ".join(
+            providers_taking_base_url()
+        )
+        if stored is not None:
+            self.fields["model"].widget.options = stored.available_models
+
+    @classmethod
+    def initial_for(cls, stored) -> dict:
+        if stored is None:
+            return {"provider": DEFAULT_PROVIDER}
+        return {"provider": stored.provider, "model": stored.model, "base_url": stored.base_url}
+
+    def show_result(self, result) -> None:
+        """Offers the models the provider listed for the tested key."""
+        if result.models:
+            self.fields["model"].widget.options = result.models
 
     def clean_model(self):
         value = self.cleaned_data["model"].strip()
@@ -45,11 +70,14 @@ class AIConfigForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("provider") == "custom":
-            if not data.get("base_url") and "base_url" not in self.errors:
-                self.add_error("base_url", "Enter the base URL of your OpenAI-compatible server.")
-        else:
+        provider = data.get("provider")
+        if provider is None:
+            return data
+        if not get_provider(provider).takes_base_url:
             # Without JavaScript the field is always visible: ignore it for other providers.
             data["base_url"] = None
             self.errors.pop("base_url", None)
+        problem = base_url_problem(provider, data.get("base_url"))
+        if problem and "base_url" not in self.errors:
+            self.add_error("base_url", problem)
         return data

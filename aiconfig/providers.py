@@ -9,19 +9,43 @@ from django.conf import settings
 
 
 @dataclass(frozen=True)
+class AuthStyle:
+    """How a provider expects the key: in which header, after which prefix."""
+
+    header: str
+    prefix: str = ""
+
+    def headers_for(self, key: str) -> dict[str, str]:
+        return {self.header: self.prefix + key}
+
+
+BEARER = AuthStyle("Authorization", "Bearer ")
+GOOGLE_API_KEY = AuthStyle("x-goog-api-key")
+X_API_KEY = AuthStyle("x-api-key")
+
+BASE_URL_REQUIRED = "Enter the base URL of your OpenAI-compatible server."
+BASE_URL_UNUSED = "A base URL is only used with the custom provider."
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     id: str
     label: str
     family: str  # protocol family, picks the client: "openai" | "gemini" | "anthropic"
     base_url_setting: str | None  # Django setting with the default base URL; None = user-given
-    auth: str  # "bearer" | "x-goog-api-key" | "x-api-key"
+    auth: AuthStyle
     default_model: str
     key_check: str  # "generate" | "openrouter_key_then_generate"
-    lists_models: bool
-    suggested_models: tuple[str, ...]
     # OpenAI's newer models reject max_tokens; other OpenAI-compatible servers may not know
     # max_completion_tokens.
     max_tokens_field: str = "max_tokens"
+    # A self-hosted server (Ollama, vLLM) may run without a key.
+    key_required: bool = True
+
+    @property
+    def takes_base_url(self) -> bool:
+        """The user gives the base URL (no operator setting holds it)."""
+        return self.base_url_setting is None
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
@@ -32,22 +56,18 @@ PROVIDERS: dict[str, ProviderSpec] = {
             label="Google Gemini",
             family="gemini",
             base_url_setting="GEMINI_BASE_URL",
-            auth="x-goog-api-key",
+            auth=GOOGLE_API_KEY,
             default_model="gemini-2.5-flash",
             key_check="generate",
-            lists_models=True,
-            suggested_models=("gemini-2.5-flash", "gemini-flash-latest", "gemini-3.8-flash"),
         ),
         ProviderSpec(
             id="openai",
             label="OpenAI (ChatGPT)",
             family="openai",
             base_url_setting="OPENAI_BASE_URL",
-            auth="bearer",
+            auth=BEARER,
             default_model="gpt-5.4-mini",
             key_check="generate",
-            lists_models=True,
-            suggested_models=("gpt-5.4-mini", "gpt-5.4-nano", "gpt-5.5", "gpt-4.1-mini"),
             max_tokens_field="max_completion_tokens",
         ),
         ProviderSpec(
@@ -55,64 +75,46 @@ PROVIDERS: dict[str, ProviderSpec] = {
             label="DeepSeek",
             family="openai",
             base_url_setting="DEEPSEEK_BASE_URL",
-            auth="bearer",
+            auth=BEARER,
             default_model="deepseek-v4-flash",  # deepseek-chat was retired on 2026-07-24
             key_check="generate",
-            lists_models=True,
-            suggested_models=("deepseek-v4-flash", "deepseek-v4-pro"),
         ),
         ProviderSpec(
             id="groq",
             label="Groq",
             family="openai",
             base_url_setting="GROQ_BASE_URL",
-            auth="bearer",
+            auth=BEARER,
             default_model="llama-3.3-70b-versatile",
             key_check="generate",
-            lists_models=True,
-            suggested_models=(
-                "llama-3.3-70b-versatile",
-                "llama-3.1-8b-instant",
-                "openai/gpt-oss-20b",
-            ),
         ),
         ProviderSpec(
             id="anthropic",
             label="Anthropic (Claude)",
             family="anthropic",
             base_url_setting="ANTHROPIC_BASE_URL",
-            auth="x-api-key",
+            auth=X_API_KEY,
             default_model="claude-haiku-4-5",
             key_check="generate",
-            lists_models=True,
-            suggested_models=("claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-7"),
         ),
         ProviderSpec(
             id="mistral",
             label="Mistral AI",
             family="openai",
             base_url_setting="MISTRAL_BASE_URL",
-            auth="bearer",
+            auth=BEARER,
             default_model="mistral-small-latest",
             key_check="generate",
-            lists_models=True,
-            suggested_models=(
-                "mistral-small-latest",
-                "mistral-medium-latest",
-                "mistral-large-latest",
-            ),
         ),
         ProviderSpec(
             id="openrouter",
             label="OpenRouter",
             family="openai",
             base_url_setting="OPENROUTER_BASE_URL",
-            auth="bearer",
+            auth=BEARER,
             default_model="openai/gpt-4o-mini",
             # Its model list is public, so only GET /key proves the key.
             key_check="openrouter_key_then_generate",
-            lists_models=True,
-            suggested_models=("openai/gpt-4o-mini",),
             max_tokens_field="max_completion_tokens",
         ),
         ProviderSpec(
@@ -120,11 +122,10 @@ PROVIDERS: dict[str, ProviderSpec] = {
             label="Custom server (OpenAI-compatible: Ollama, vLLM, LM Studio)",
             family="openai",
             base_url_setting=None,
-            auth="bearer",
+            auth=BEARER,
             default_model="llama3.2",
             key_check="generate",
-            lists_models=True,
-            suggested_models=(),
+            key_required=False,
         ),
     )
 }
@@ -145,14 +146,28 @@ def default_model_for(provider_id: str) -> str:
     return getattr(settings, f"{spec.id.upper()}_DEFAULT_MODEL", None) or spec.default_model
 
 
+def providers_taking_base_url() -> list[str]:
+    return [spec.id for spec in PROVIDERS.values() if spec.takes_base_url]
+
+
+def base_url_problem(provider_id: str, base_url: str | None) -> str | None:
+    """The base-URL rule, in one place: a provider whose address the user gives needs one, the
+    others take none. The message to show, or None when the pair is fine."""
+    takes = get_provider(provider_id).takes_base_url
+    if takes and not (base_url or "").strip():
+        return BASE_URL_REQUIRED
+    if not takes and (base_url or "").strip():
+        return BASE_URL_UNUSED
+    return None
+
+
 def base_url_for(provider_id: str, custom_base_url: str | None = None) -> tuple[str, bool]:
     """(base URL without trailing slash, guarded). Operator-set URLs are trusted; a
     user-given one (the custom provider) must go through the SSRF guard. ValueError when
     the custom provider has no base URL."""
     spec = get_provider(provider_id)
-    if spec.base_url_setting is not None:
+    if not spec.takes_base_url:
         return getattr(settings, spec.base_url_setting).rstrip("/"), False
-    url = (custom_base_url or "").strip()
-    if not url:
-        raise ValueError("This provider needs a base URL.")
-    return url.rstrip("/"), True
+    if base_url_problem(provider_id, custom_base_url):
+        raise ValueError(BASE_URL_REQUIRED)
+    return custom_base_url.strip().rstrip("/"), True

@@ -1,6 +1,11 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aiconfig.providers import PROVIDERS
+from aiconfig.providers import PROVIDERS, base_url_problem
+from aiconfig.services import KEY_UNREADABLE_MESSAGE
+from common.api_schema import field_errors
+from common.credentials import ComputedField, SavedMixin, StoredSettingsSerializer
 from common.serializer_fields import (
     OptionalSecretField,
     StrictCharField,
@@ -10,12 +15,14 @@ from common.serializer_fields import (
 from common.validators import validate_base_url, validate_model_name
 
 API_KEY_MAX_LENGTH = 512
+PROVIDER_CHOICES = list(PROVIDERS)
 
 
 class AIConfigInputSerializer(serializers.Serializer):
-    """What the test and the save accept. `api_key` omitted means: use the stored key."""
+    """What the test and the save accept. `api_key` omitted means: use the stored key (for
+    the same provider and, for a custom server, the same base URL only)."""
 
-    provider = StrictChoiceField(choices=list(PROVIDERS))
+    provider = StrictChoiceField(choices=PROVIDER_CHOICES)
     api_key = OptionalSecretField(max_length=API_KEY_MAX_LENGTH, label="The API key")
     model = StrictCharField(
         required=False,
@@ -33,13 +40,103 @@ class AIConfigInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        provider = attrs["provider"]
-        if provider == "custom" and not attrs.get("base_url"):
-            raise serializers.ValidationError(
-                {"base_url": ["Enter the base URL of your OpenAI-compatible server."]}
-            )
-        if provider != "custom" and attrs.get("base_url"):
-            raise serializers.ValidationError(
-                {"base_url": ["A base URL is only used with the custom provider."]}
-            )
+        problem = base_url_problem(attrs["provider"], attrs.get("base_url"))
+        if problem:
+            raise serializers.ValidationError({"base_url": [problem]})
         return attrs
+
+
+class AIConfigResponseSerializer(StoredSettingsSerializer):
+    """The organization's AI settings, the key masked. When `configured` is false only the
+    first five properties are present, all null."""
+
+    summary_fields = ("provider", "api_key_masked", "model", "base_url")
+    omitted_when_null = ("key_message",)
+
+    provider = serializers.ChoiceField(choices=PROVIDER_CHOICES, allow_null=True)
+    api_key_masked = serializers.CharField(
+        allow_null=True, help_text="The key's last characters only, e.g. `***X7Y9`."
+    )
+    model = serializers.CharField(allow_null=True)
+    base_url = ComputedField(help_text="Custom provider only.")
+    last_tested_at = serializers.DateTimeField(required=False, allow_null=True)
+    last_test_ok = serializers.BooleanField(required=False, allow_null=True)
+    last_error_code = ComputedField(required=False)
+    models = serializers.ListField(
+        source="available_models",
+        child=serializers.CharField(),
+        required=False,
+        help_text="Models the provider offers this key (when it lists them).",
+    )
+    updated_at = serializers.DateTimeField(required=False)
+    key_status = ComputedField(
+        required=False,
+        help_text="`unreadable`: the encryption key changed; enter the API key again.",
+    )
+    key_message = ComputedField(required=False, help_text="Present when unreadable.")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_base_url(self, config) -> str | None:
+        return config.base_url or None
+
+    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
+    def get_last_error_code(self, config) -> str | None:
+        return config.last_error_code or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ok", "unreadable"], required=False))
+    def get_key_status(self, config) -> str:
+        return "unreadable" if config.key_unreadable else "ok"
+
+    @extend_schema_field(serializers.CharField(required=False))
+    def get_key_message(self, config) -> str | None:
+        return KEY_UNREADABLE_MESSAGE if config.key_unreadable else None
+
+
+class AIConfigSavedSerializer(SavedMixin, AIConfigResponseSerializer):
+    """The AI settings just saved."""
+
+
+class AIKeyFailureSerializer(serializers.Serializer):
+    """An input error (`{error, error_code, fields}`), or the provider refused the key: then
+    also `success: false` and `provider`, `error_code` classifying the refusal
+    (`invalid_api_key`, `insufficient_quota`, `model_not_found`, `rate_limited`, …)."""
+
+    def get_fields(self):
+        return {
+            "success": serializers.BooleanField(required=False),
+            "provider": serializers.ChoiceField(choices=PROVIDER_CHOICES, required=False),
+            "error": serializers.CharField(),
+            "error_code": serializers.CharField(required=False, allow_null=True),
+            "fields": field_errors(),
+        }
+
+
+class AIKeyTestPassedSerializer(serializers.Serializer):
+    """The provider accepted the key (renders a passed clients.KeyTestResult)."""
+
+    success = serializers.BooleanField()
+    provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
+    message = ComputedField()
+    response = serializers.CharField(allow_null=True, help_text="The model's short answer.")
+    models = serializers.ListField(child=serializers.CharField())
+    model = serializers.CharField()
+    latency_ms = serializers.IntegerField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_message(self, result) -> str:
+        return "API key is valid"
+
+
+class AIKeyTestFailedSerializer(serializers.Serializer):
+    """The provider refused the key (renders a failed clients.KeyTestResult)."""
+
+    success = serializers.BooleanField()
+    provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
+    error = serializers.CharField(help_text="What went wrong and what to do, for the person.")
+    error_code = serializers.CharField(
+        allow_null=True,
+        help_text="`invalid_api_key`, `permission_denied`, `insufficient_quota`, "
+        "`rate_limited`, `model_not_found`, `timeout`, `unreachable`, `blocked_address`, …",
+    )
+    model = serializers.CharField()
+    latency_ms = serializers.IntegerField()

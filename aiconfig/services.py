@@ -8,6 +8,7 @@ from aiconfig.models import AIConfig
 from aiconfig.providers import default_model_for
 from aiconfig.selectors import ai_config_for
 from common.errors import NotAllowed, ServiceError
+from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
 
@@ -96,7 +97,7 @@ def ai_config_save(
     model: str | None = None,
     base_url: str | None = None,
     ip: str | None = None,
-) -> tuple[AIConfig, clients.KeyTestResult]:
+) -> AIConfig:
     """Tests the credentials first and saves them only when the provider accepts them."""
     _require_manager(membership)
     model = model or default_model_for(provider)
@@ -118,7 +119,7 @@ def ai_config_save(
         key_changed=bool(api_key),
         ip=ip,
     )
-    return config, result
+    return config
 
 
 @transaction.atomic
@@ -152,7 +153,7 @@ def ai_config_store(
     audit_record(
         organization=organization,
         actor=actor,
-        action="ai_config.created" if created else "ai_config.updated",
+        action=audit.AI_CONFIG_CREATED if created else audit.AI_CONFIG_UPDATED,
         target=provider,
         ip=ip,
         metadata={
@@ -188,7 +189,7 @@ def ai_config_remove(
     audit_record(
         organization=organization,
         actor=actor,
-        action="ai_config.deleted",
+        action=audit.AI_CONFIG_DELETED,
         target=metadata["provider"],
         ip=ip,
         metadata=metadata,

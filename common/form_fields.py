@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from common.validators import validate_secret_text
 
@@ -22,3 +23,20 @@ class SecretFormField(forms.CharField):
         if value:
             validate_secret_text(value, max_length=self.max_length, label=self.secret_label)
         return value or None
+
+
+class DatalistInput(forms.TextInput):
+    """A text input offering suggestions (`options`) in a <datalist>; any value may be typed."""
+
+    def __init__(self, *, list_id: str, attrs=None):
+        super().__init__(attrs={**(attrs or {}), "list": list_id, "autocomplete": "off"})
+        self.list_id = list_id
+        self.options: list[str] = []
+
+    def render(self, name, value, attrs=None, renderer=None):
+        datalist = format_html(
+            '<datalist id="{}">{}</datalist>',
+            self.list_id,
+            format_html_join("", '<option value="{}">', ((option,) for option in self.options)),
+        )
+        return super().render(name, value, attrs, renderer) + datalist

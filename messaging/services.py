@@ -1,7 +1,6 @@
 """Drafting a message with the organization's own AI key and sending it from its own WhatsApp
 number. Every draft and send is recorded for the organization's history and usage."""
 
-import logging
 import re
 
 from django.db import transaction
@@ -17,8 +16,6 @@ from whatsapp import events, graph
 from whatsapp.models import StatusEvent
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
-
-logger = logging.getLogger(__name__)
 
 WHATSAPP_MAX_TEXT = 4096
 TONES = {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
+from organizations import audit
 from organizations.models import AuditEvent, Invitation, Membership, Organization, User
 
 
@@ -86,12 +87,27 @@ class InvitationAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(audit.ACTION_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target", "ip"]
-    list_filter = ["action"]
+    list_display = ["created_at", "organization", "actor", "what", "target", "ip"]
+    list_filter = [AuditActionFilter]
     search_fields = ["action", "target", "organization__name", "actor__email"]
     readonly_fields = ["organization", "actor", "action", "target", "ip", "created_at", "metadata"]
+
+    @admin.display(description="What", ordering="action")
+    def what(self, event):
+        return event.action_label
 
     def has_add_permission(self, request):
         return False

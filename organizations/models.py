@@ -6,6 +6,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from organizations import audit
+
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
@@ -160,3 +162,7 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.target}"
+
+    @property
+    def action_label(self) -> str:
+        return audit.action_label(self.action)

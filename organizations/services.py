@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from common.errors import NotAllowed, ServiceError
+from organizations import audit
 from organizations.models import (
     AuditEvent,
     Invitation,
@@ -79,7 +80,7 @@ def organization_create(*, name: str, owner: User, ip: str | None = None) -> Org
     audit_record(
         organization=organization,
         actor=owner,
-        action="organization.created",
+        action=audit.ORGANIZATION_CREATED,
         target=organization.slug,
         ip=ip,
     )
@@ -165,7 +166,7 @@ def invitation_create(
     audit_record(
         organization=organization,
         actor=actor.user,
-        action="invitation.created",
+        action=audit.INVITATION_CREATED,
         target=email,
         ip=ip,
         metadata={"role": role, "invitation_id": invitation.pk},
@@ -227,7 +228,7 @@ def _invitation_accept(*, invitation: Invitation, user: User, ip: str | None) ->
     audit_record(
         organization=invitation.organization,
         actor=user,
-        action="invitation.accepted",
+        action=audit.INVITATION_ACCEPTED,
         target=user.email,
         ip=ip,
         metadata={"role": invitation.role, "invitation_id": invitation.pk},
@@ -307,7 +308,7 @@ def membership_change_role(
         audit_record(
             organization=membership.organization,
             actor=actor.user,
-            action="membership.role_changed",
+            action=audit.MEMBERSHIP_ROLE_CHANGED,
             target=membership.user.email,
             ip=ip,
             metadata={"from": previous, "to": role},
@@ -326,7 +327,7 @@ def membership_remove(*, actor: Membership, membership: Membership, ip: str | No
             code="last_owner",
         )
     email = membership.user.email
-    action = "membership.left" if actor.pk == membership.pk else "membership.removed"
+    action = audit.MEMBERSHIP_LEFT if actor.pk == membership.pk else audit.MEMBERSHIP_REMOVED
     membership.delete()
     audit_record(
         organization=actor.organization,

@@ -1,13 +1,21 @@
 from django.urls import path
 
 from settings_page import views
+from settings_page.sections import SECTIONS
 
-urlpatterns = [
-    path("settings/", views.settings_page, name="settings"),
-    path("settings/ai/", views.ai_config_submit, name="settings-ai"),
-    path("settings/ai/remove/", views.ai_config_remove, name="settings-ai-remove"),
-    path("settings/whatsapp/", views.whatsapp_config_submit, name="settings-whatsapp"),
-    path(
-        "settings/whatsapp/remove/", views.whatsapp_config_remove, name="settings-whatsapp-remove"
-    ),
-]
+urlpatterns = [path("settings/", views.settings_page, name="settings")]
+for section in SECTIONS:
+    urlpatterns += [
+        path(
+            f"settings/{section.slug}/",
+            views.credential_submit,
+            {"slug": section.slug},
+            name=f"settings-{section.slug}",
+        ),
+        path(
+            f"settings/{section.slug}/remove/",
+            views.credential_remove,
+            {"slug": section.slug},
+            name=f"settings-{section.slug}-remove",
+        ),
+    ]

@@ -1,77 +1,74 @@
-"""The Settings page: the AI provider section and the WhatsApp section, composed from both
-integrations. Thin: services do the work."""
+"""The Settings page: one section per credential declaration (settings_page/sections.py), and
+one set of views doing test → keep the tested secret → save → remove for all of them. Thin:
+the declared services do the work."""
+
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from aiconfig import services as ai_services
-from aiconfig.forms import AIConfigForm
-from aiconfig.selectors import ai_config_for
 from common import tested_secrets
+from common.credentials import CredentialForm, CredentialSettings
 from common.encryption import mask_secret
 from common.errors import ServiceError
 from common.throttles import credential_test_wait, too_many_message
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from organizations.request_context import client_ip
-from whatsapp import services as whatsapp_services
-from whatsapp.api import webhook_url
-from whatsapp.forms import WhatsAppConfigForm
-from whatsapp.selectors import whatsapp_config_for
+from settings_page.sections import SECRET_FIELDS, SECTIONS
 
 
-def _initial(config) -> dict:
-    if config is None:
-        return {"provider": "gemini"}
-    return {"provider": config.provider, "model": config.model, "base_url": config.base_url}
+@dataclass
+class Section:
+    """One credential's section of the page, as the template draws it."""
+
+    declaration: CredentialSettings
+    config: Any
+    form: CredentialForm
+    result: Any = None  # the last test's result, when this request tested
+    tested_ref: str | None = None  # refers to the secret just tested (common/tested_secrets)
+
+    @classmethod
+    def stored(cls, declaration: CredentialSettings, organization) -> "Section":
+        config = declaration.config_for(organization)
+        form = declaration.form(initial=declaration.form.initial_for(config), stored=config)
+        return cls(declaration, config, form)
+
+    @property
+    def template(self) -> str:
+        return f"settings/sections/{self.declaration.slug}.html"
+
+    @property
+    def submit_url(self) -> str:
+        return reverse(f"settings-{self.declaration.slug}")
+
+    @property
+    def remove_url(self) -> str:
+        return reverse(f"settings-{self.declaration.slug}-remove")
+
+    @property
+    def test_passed(self) -> bool:
+        return self.result is not None and self.declaration.test_passed(self.result)
 
 
-def render_settings(
-    request,
-    *,
-    ai_form=None,
-    ai_result=None,
-    ai_tested_ref=None,
-    whatsapp_form=None,
-    whatsapp_result=None,
-    whatsapp_tested_ref=None,
-    status=200,
-):
-    """The settings page: the AI section and the WhatsApp section, each with its own form."""
-    membership = request.membership
-    config = ai_config_for(membership.organization)
-    whatsapp_config = whatsapp_config_for(membership.organization)
-    if whatsapp_form is None:
-        initial = (
-            {
-                "phone_number_id": whatsapp_config.phone_number_id,
-                "business_account_id": whatsapp_config.business_account_id,
-            }
-            if whatsapp_config
-            else {}
-        )
-        whatsapp_form = WhatsAppConfigForm(initial=initial, stored=whatsapp_config)
-    if ai_form is None:
-        ai_form = AIConfigForm(initial=_initial(config), stored=config)
-    models = (ai_result.models if ai_result and ai_result.models else None) or (
-        config.available_models if config else []
-    )
-    context = {
-        "membership": membership,
-        "ai_config": config,
-        "ai_form": ai_form,
-        "ai_result": ai_result,
-        "ai_tested_ref": ai_tested_ref,
-        "ai_models": models,
-        "key_unreadable_message": ai_services.KEY_UNREADABLE_MESSAGE,
-        "whatsapp_config": whatsapp_config,
-        "whatsapp_form": whatsapp_form,
-        "whatsapp_result": whatsapp_result,
-        "whatsapp_tested_ref": whatsapp_tested_ref,
-        "whatsapp_webhook_url": webhook_url(whatsapp_config) if whatsapp_config else None,
-    }
+def _declaration(slug: str) -> CredentialSettings:
+    return next(section for section in SECTIONS if section.slug == slug)
+
+
+def render_settings(request, *, changed: Section | None = None, status: int = 200):
+    """The page with every section; `changed` is the one this request submitted."""
+    organization = request.membership.organization
+    sections = [
+        changed
+        if changed is not None and changed.declaration is declaration
+        else Section.stored(declaration, organization)
+        for declaration in SECTIONS
+    ]
+    context = {"membership": request.membership, "sections": sections}
     return render(request, "settings/index.html", context, status=status)
 
 
@@ -80,134 +77,80 @@ def settings_page(request):
     return render_settings(request)
 
 
-TESTED_KEY_EXPIRED = "The tested key is no longer at hand: paste it again and press Save."
+def _take_tested_secret(request, declaration: CredentialSettings, data: dict) -> bool:
+    """Puts the secret tested a moment ago into `data` when its field came back empty and
+    the page carries a reference to it. False when the reference is no longer good."""
+    ref = request.POST.get("tested_ref")
+    if data[declaration.primary_secret] or not ref:
+        return True
+    tested = tested_secrets.take(request, scope=declaration.slug, ref=ref)
+    if tested is None or any(
+        tested.get(name, "") != (data[name] or "") for name in declaration.bound_fields
+    ):
+        return False
+    for name in declaration.secret_fields:
+        data[name] = data[name] or tested.get(name) or None
+    return True
+
+
+def _keep_tested_secret(request, section: Section, data: dict) -> None:
+    """After a passed test of a typed secret: the page gets a reference, never the secret."""
+    declaration = section.declaration
+    values = {name: data[name] or "" for name in declaration.bound_fields}
+    values.update({name: data[name] for name in declaration.secret_fields if data[name]})
+    section.tested_ref = tested_secrets.stash(request, scope=declaration.slug, values=values)
+    section.form.show_tested(mask=mask_secret(data[declaration.primary_secret]))
 
 
 @membership_required(manager=True)
 @require_POST
-@sensitive_post_parameters("api_key")
-def ai_config_submit(request):
-    """One form, two buttons: "Test API key" (saves nothing) and "Save" (tests, then saves).
+@sensitive_post_parameters(*SECRET_FIELDS)
+def credential_submit(request, *, slug: str):
+    """One form, two buttons: Test (saves nothing) and Save (tests, then saves).
 
-    After a successful test of a typed key, the key field comes back empty (it is never sent
-    to the browser): the page carries a reference to the tested key, so Save saves it."""
-    config = ai_config_for(request.membership.organization)
-    form = AIConfigForm(request.POST, stored=config)
+    After a passed test of a typed secret, the field comes back empty (a secret is never sent
+    to the browser): the page carries a reference to it, so Save saves what was tested."""
+    declaration = _declaration(slug)
+    config = declaration.config_for(request.membership.organization)
+    form = declaration.form(request.POST, stored=config)
+    section = Section(declaration, config, form)
     if not form.is_valid():
-        return render_settings(request, ai_form=form, status=400)
+        return render_settings(request, changed=section, status=400)
     wait = credential_test_wait(
-        scope="ai_key_test", membership=request.membership, ip=client_ip(request)
+        scope=declaration.throttle_scope, membership=request.membership, ip=client_ip(request)
     )
     if wait:
         form.add_error(None, too_many_message(wait))
-        return render_settings(request, ai_form=form, status=429)
+        return render_settings(request, changed=section, status=429)
     data = form.cleaned_data
-    ref = request.POST.get("tested_ref")
-    if not data["api_key"] and ref:
-        tested = tested_secrets.take(request, scope="ai", ref=ref)
-        if tested is None or tested["provider"] != data["provider"]:
-            form.add_error("api_key", TESTED_KEY_EXPIRED)
-            return render_settings(request, ai_form=form, status=400)
-        data["api_key"] = tested["api_key"]
+    if not _take_tested_secret(request, declaration, data):
+        form.add_error(declaration.primary_secret, declaration.tested_secret_expired)
+        return render_settings(request, changed=section, status=400)
     try:
         if request.POST.get("action") == "save":
-            ai_services.ai_config_save(membership=request.membership, ip=client_ip(request), **data)
-            messages.success(request, "AI configuration saved successfully.")
+            declaration.save(membership=request.membership, ip=client_ip(request), **data)
+            messages.success(request, f"{declaration.saved_message}.")
             return redirect("settings")
-        result = ai_services.ai_config_test(membership=request.membership, **data)
+        section.result = declaration.test(membership=request.membership, **data)
     except ServiceError as exc:
         apply_service_error(form, exc)
-        return render_settings(request, ai_form=form, status=400)
-    tested_ref = None
-    if result.success and data["api_key"]:
-        tested_ref = tested_secrets.stash(
-            request, scope="ai", values={"provider": data["provider"], "api_key": data["api_key"]}
-        )
-        form.fields["api_key"].widget.attrs["placeholder"] = (
-            f"Tested key {mask_secret(data['api_key'])}: leave empty to save it"
-        )
-    return render_settings(request, ai_form=form, ai_result=result, ai_tested_ref=tested_ref)
+        return render_settings(request, changed=section, status=400)
+    form.show_result(section.result)
+    if section.test_passed and data[declaration.primary_secret]:
+        _keep_tested_secret(request, section, data)
+    return render_settings(request, changed=section)
 
 
 @membership_required(manager=True)
-def ai_config_remove(request):
+def credential_remove(request, *, slug: str):
     """Confirmation page (works without JavaScript); POST removes."""
+    declaration = _declaration(slug)
     if request.method == "POST":
-        if ai_services.ai_config_delete(membership=request.membership, ip=client_ip(request)):
-            messages.success(request, "The AI configuration was removed.")
+        if declaration.remove(membership=request.membership, ip=client_ip(request)):
+            messages.success(request, f"The {declaration.noun} was removed.")
         return redirect("settings")
-    config = ai_config_for(request.membership.organization)
+    config = declaration.config_for(request.membership.organization)
     if config is None:
         return redirect("settings")
-    return render(request, "settings/ai_remove.html", {"ai_config": config})
-
-
-TESTED_TOKEN_EXPIRED = "The tested token is no longer at hand: paste it again and press Save."
-
-
-@membership_required(manager=True)
-@require_POST
-@sensitive_post_parameters("access_token", "app_secret")
-def whatsapp_config_submit(request):
-    """One form, two buttons: "Test connection" (saves nothing) and "Save" (verifies, saves).
-
-    After a successful test of a typed token, the page carries a reference to it (the token
-    itself is never sent back to the browser), so Save saves what was tested."""
-    config = whatsapp_config_for(request.membership.organization)
-    form = WhatsAppConfigForm(request.POST, stored=config)
-    if not form.is_valid():
-        return render_settings(request, whatsapp_form=form, status=400)
-    wait = credential_test_wait(
-        scope="whatsapp_test", membership=request.membership, ip=client_ip(request)
-    )
-    if wait:
-        form.add_error(None, too_many_message(wait))
-        return render_settings(request, whatsapp_form=form, status=429)
-    data = form.cleaned_data
-    ref = request.POST.get("tested_ref")
-    if not data["access_token"] and ref:
-        tested = tested_secrets.take(request, scope="whatsapp", ref=ref)
-        if tested is None:
-            form.add_error("access_token", TESTED_TOKEN_EXPIRED)
-            return render_settings(request, whatsapp_form=form, status=400)
-        data["access_token"] = tested["access_token"]
-        data["app_secret"] = data["app_secret"] or tested.get("app_secret") or None
-    try:
-        if request.POST.get("action") == "save":
-            whatsapp_services.whatsapp_config_save(
-                membership=request.membership, ip=client_ip(request), **data
-            )
-            messages.success(request, "WhatsApp configuration saved successfully.")
-            return redirect("settings")
-        app_secret = data.pop("app_secret")
-        info = whatsapp_services.whatsapp_config_test(membership=request.membership, **data)
-    except ServiceError as exc:
-        apply_service_error(form, exc)
-        return render_settings(request, whatsapp_form=form, status=400)
-    tested_ref = None
-    if data["access_token"]:
-        values = {"access_token": data["access_token"]}
-        if app_secret:
-            values["app_secret"] = app_secret
-        tested_ref = tested_secrets.stash(request, scope="whatsapp", values=values)
-        form.fields["access_token"].widget.attrs["placeholder"] = (
-            f"Tested token {mask_secret(data['access_token'])}: leave empty to save it"
-        )
-    return render_settings(
-        request, whatsapp_form=form, whatsapp_result=info, whatsapp_tested_ref=tested_ref
-    )
-
-
-@membership_required(manager=True)
-def whatsapp_config_remove(request):
-    """Confirmation page (works without JavaScript); POST removes."""
-    if request.method == "POST":
-        if whatsapp_services.whatsapp_config_delete(
-            membership=request.membership, ip=client_ip(request)
-        ):
-            messages.success(request, "The WhatsApp configuration was removed.")
-        return redirect("settings")
-    config = whatsapp_config_for(request.membership.organization)
-    if config is None:
-        return redirect("settings")
-    return render(request, "settings/whatsapp_remove.html", {"whatsapp_config": config})
+    context = {"declaration": declaration, "warning": declaration.remove_warning(config)}
+    return render(request, "settings/remove.html", context)

@@ -1,11 +1,15 @@
 from django import forms
 
+from common.credentials import CredentialForm
 from common.form_fields import SecretFormField
 from common.validators import validate_graph_id
 from whatsapp.serializers import SECRET_MAX_LENGTH
 
 
-class WhatsAppConfigForm(forms.Form):
+class WhatsAppConfigForm(CredentialForm):
+    secret_field = "access_token"
+    secret_noun = "token"
+
     phone_number_id = forms.CharField(
         label="Phone number ID",
         max_length=20,
@@ -31,9 +35,15 @@ class WhatsAppConfigForm(forms.Form):
     )
 
     def __init__(self, *args, stored=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if stored is not None and stored.access_token_masked:
-            self.fields["access_token"].widget.attrs["placeholder"] = stored.access_token_masked
-            self.fields["access_token"].help_text = "Leave empty to keep the stored token."
+        super().__init__(*args, stored=stored, **kwargs)
         if stored is not None and stored.has_app_secret:
             self.fields["app_secret"].widget.attrs["placeholder"] = "stored"
+
+    @classmethod
+    def initial_for(cls, stored) -> dict:
+        if stored is None:
+            return {}
+        return {
+            "phone_number_id": stored.phone_number_id,
+            "business_account_id": stored.business_account_id,
+        }

@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secret
 from organizations.models import Organization
@@ -53,6 +54,11 @@ class WhatsAppConfig(models.Model):
     @property
     def access_token_masked(self) -> str | None:
         return mask_secret(self.access_token)
+
+    @property
+    def webhook_url(self) -> str:
+        """The callback URL to enter in Meta's app dashboard."""
+        return settings.SITE_URL.rstrip("/") + reverse("whatsapp-webhook", args=[self.webhook_id])
 
     @property
     def has_app_secret(self) -> bool:

@@ -1,13 +1,19 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.api_schema import field_errors
+from common.credentials import ComputedField, SavedMixin, StoredSettingsSerializer
 from common.serializer_fields import OptionalSecretField, StrictCharField, django_validator
 from common.validators import validate_graph_id
+from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
 
 SECRET_MAX_LENGTH = 1024
 
 
 class WhatsAppConfigInputSerializer(serializers.Serializer):
-    """What the test and the save accept. `access_token` omitted means: use the stored one."""
+    """What the test and the save accept. `access_token` omitted (or null, or "") means: use
+    the stored one. `app_secret` omitted keeps the stored one; an empty string removes it."""
 
     phone_number_id = StrictCharField(
         max_length=20, validators=[django_validator(validate_graph_id)]
@@ -20,3 +26,110 @@ class WhatsAppConfigInputSerializer(serializers.Serializer):
 
     def validate_access_token(self, value):
         return value or None
+
+
+class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
+    """The organization's WhatsApp settings, the token masked. When `configured` is false only
+    the first four properties are present, all null. The context's `can_manage` says whether
+    the webhook verify token is shown."""
+
+    summary_fields = ("phone_number_id", "business_account_id", "access_token_masked")
+    omitted_when_null = ("token_message", "webhook_verify_token")
+
+    phone_number_id = serializers.CharField(allow_null=True)
+    business_account_id = serializers.CharField(allow_null=True)
+    access_token_masked = serializers.CharField(
+        allow_null=True, help_text="The token's last characters only, e.g. `***X7Y9`."
+    )
+    display_phone_number = serializers.CharField(required=False)
+    verified_name = serializers.CharField(required=False)
+    quality_rating = ComputedField(required=False)
+    webhook_url = serializers.URLField(
+        required=False, help_text="Enter it as the callback URL in Meta's app dashboard."
+    )
+    app_secret_set = serializers.BooleanField(source="has_app_secret", required=False)
+    last_verified_at = serializers.DateTimeField(required=False, allow_null=True)
+    token_status = ComputedField(
+        required=False,
+        help_text="`unreadable`: the encryption key changed; enter the access token again.",
+    )
+    token_message = ComputedField(required=False, help_text="Present when unreadable.")
+    webhook_verify_token = ComputedField(
+        required=False, help_text="Owners and admins only: Meta's webhook verify token."
+    )
+
+    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
+    def get_quality_rating(self, config) -> str | None:
+        return config.quality_rating or None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ok", "unreadable"], required=False))
+    def get_token_status(self, config) -> str:
+        return "unreadable" if config.token_unreadable else "ok"
+
+    @extend_schema_field(serializers.CharField(required=False))
+    def get_token_message(self, config) -> str | None:
+        return TOKEN_UNREADABLE_MESSAGE if config.token_unreadable else None
+
+    @extend_schema_field(serializers.CharField(required=False))
+    def get_webhook_verify_token(self, config) -> str | None:
+        return config.webhook_verify_token if self.context.get("can_manage") else None
+
+
+class WhatsAppConfigSavedSerializer(SavedMixin, WhatsAppConfigResponseSerializer):
+    """The WhatsApp settings just saved."""
+
+
+class WhatsAppFailureSerializer(serializers.Serializer):
+    """An input error, or Meta refused the credentials (then `success: false`, `error_code`
+    classifying the refusal and `fields` naming the input at fault, if any)."""
+
+    def get_fields(self):
+        return {
+            "success": serializers.BooleanField(required=False),
+            "error": serializers.CharField(),
+            "error_code": serializers.CharField(required=False, allow_null=True),
+            "fields": field_errors(),
+        }
+
+
+class WhatsAppTestPassedSerializer(serializers.Serializer):
+    """Meta accepted the credentials (renders a graph.PhoneNumberInfo)."""
+
+    success = ComputedField()
+    display_phone_number = serializers.CharField()
+    verified_name = serializers.CharField()
+    quality_rating = serializers.CharField(allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_success(self, info) -> bool:
+        return True
+
+
+class WhatsAppTestFailedSerializer(serializers.Serializer):
+    """Meta refused the credentials (renders a services.VerificationFailed)."""
+
+    def get_fields(self):
+        return {
+            "success": ComputedField(),
+            "error": serializers.CharField(source="message"),
+            "error_code": serializers.CharField(
+                source="code",
+                help_text="`invalid_token`, `phone_not_found`, `phone_not_in_account`, "
+                "`timeout`, `unreachable`, …",
+            ),
+            "fields": ComputedField(method_name="get_field_errors", required=False),
+        }
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_success(self, refusal) -> bool:
+        return False
+
+    @extend_schema_field(field_errors())
+    def get_field_errors(self, refusal) -> dict | None:
+        return {refusal.field: [refusal.message]} if refusal.field else None
+
+    def to_representation(self, refusal):
+        data = super().to_representation(refusal)
+        if data["fields"] is None:
+            del data["fields"]
+        return data

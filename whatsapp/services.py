@@ -2,7 +2,6 @@
 accepted them."""
 
 import json
-import logging
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -10,14 +9,13 @@ from django.utils import timezone
 
 from common.encryption import UnreadableSecret
 from common.errors import NotAllowed, ServiceError
+from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
 from whatsapp import events, graph
 from whatsapp.models import InboundMessage, StatusEvent, WhatsAppConfig
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.signatures import signature_is_valid
-
-logger = logging.getLogger(__name__)
 
 TOKEN_UNREADABLE_MESSAGE = (
     "The stored access token can no longer be read (the encryption key changed). "
@@ -66,8 +64,12 @@ def whatsapp_config_test(
     phone_number_id: str,
     business_account_id: str,
     access_token: str | None = None,
+    app_secret: str | None = None,
 ) -> graph.PhoneNumberInfo:
-    """Verifies the credentials with Meta. Saves nothing; raises VerificationFailed."""
+    """Verifies the credentials with Meta. Saves nothing; raises VerificationFailed.
+
+    `app_secret` plays no part in the check (Meta has no call to verify it); it is accepted so
+    that a test takes the same input as a save."""
     _require_manager(membership)
     token = _resolve_token(membership=membership, access_token=access_token)
     return _verify(
@@ -119,7 +121,7 @@ def whatsapp_config_save(
         audit_record(
             organization=membership.organization,
             actor=membership.user,
-            action="whatsapp_config.created" if created else "whatsapp_config.updated",
+            action=audit.WHATSAPP_CONFIG_CREATED if created else audit.WHATSAPP_CONFIG_UPDATED,
             target=phone_number_id,
             ip=ip,
             metadata={
@@ -157,7 +159,7 @@ def whatsapp_config_remove(
     audit_record(
         organization=organization,
         actor=actor,
-        action="whatsapp_config.deleted",
+        action=audit.WHATSAPP_CONFIG_DELETED,
         target=metadata["phone_number_id"],
         ip=ip,
         metadata=metadata,

@@ -297,9 +297,9 @@ SPEND_BUDGET = """
 import sys, django
 django.setup()
 from types import SimpleNamespace
-from aiconfig.api import AIConfigTestView
+from settings_page.api import API_VIEWS
 user_pk, org_pk, count = (int(a) for a in sys.argv[1:4])
-view = AIConfigTestView()
+view = API_VIEWS["ai"].test()
 request = SimpleNamespace(
     method="POST",
     user=SimpleNamespace(pk=user_pk, is_authenticated=True),

@@ -201,7 +201,7 @@ def test_it_shows_activity_only_to_managers(team, who, status):
     response = client_for(getattr(team, who)).get("/organization/activity/")
     assert response.status_code == status
     if status == 200:
-        assert b"invitation.created" in response.content
+        assert b"Invitation sent" in response.content
 
 
 def test_it_shows_only_this_organizations_activity(team):

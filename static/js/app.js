@@ -15,13 +15,15 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// The base URL only matters for the custom provider: hide it for the others.
+// The base URL only matters for providers whose address the user gives (the form lists
+// them in data-base-url-providers): hide it for the others.
 (function () {
-  var provider = document.querySelector("select[name=provider]");
+  var provider = document.querySelector("select[data-base-url-providers]");
   var baseUrl = document.querySelector("input[name=base_url]");
   if (!provider || !baseUrl) { return; }
   var field = baseUrl.closest(".field");
-  function sync() { field.hidden = provider.value !== "custom"; }
+  var takesBaseUrl = provider.getAttribute("data-base-url-providers").split(" ");
+  function sync() { field.hidden = takesBaseUrl.indexOf(provider.value) === -1; }
   provider.addEventListener("change", sync);
   sync();
 })();

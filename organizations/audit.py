@@ -1,0 +1,36 @@
+"""Audit action names, in one place (as Zulip keeps its event types): services record them,
+the Activity page and the admin describe them. Stored values: never rename one, add a new one."""
+
+ORGANIZATION_CREATED = "organization.created"
+INVITATION_CREATED = "invitation.created"
+INVITATION_ACCEPTED = "invitation.accepted"
+MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
+MEMBERSHIP_REMOVED = "membership.removed"
+MEMBERSHIP_LEFT = "membership.left"
+AI_CONFIG_CREATED = "ai_config.created"
+AI_CONFIG_UPDATED = "ai_config.updated"
+AI_CONFIG_DELETED = "ai_config.deleted"
+WHATSAPP_CONFIG_CREATED = "whatsapp_config.created"
+WHATSAPP_CONFIG_UPDATED = "whatsapp_config.updated"
+WHATSAPP_CONFIG_DELETED = "whatsapp_config.deleted"
+
+# What each action did, in words (the Activity page, the admin's list and filter).
+ACTION_LABELS: dict[str, str] = {
+    ORGANIZATION_CREATED: "Organization created",
+    INVITATION_CREATED: "Invitation sent",
+    INVITATION_ACCEPTED: "Invitation accepted",
+    MEMBERSHIP_ROLE_CHANGED: "Member's role changed",
+    MEMBERSHIP_REMOVED: "Member removed",
+    MEMBERSHIP_LEFT: "Member left",
+    AI_CONFIG_CREATED: "AI provider connected",
+    AI_CONFIG_UPDATED: "AI provider settings changed",
+    AI_CONFIG_DELETED: "AI provider removed",
+    WHATSAPP_CONFIG_CREATED: "WhatsApp number connected",
+    WHATSAPP_CONFIG_UPDATED: "WhatsApp settings changed",
+    WHATSAPP_CONFIG_DELETED: "WhatsApp number removed",
+}
+
+
+def action_label(action: str) -> str:
+    """The action in words; an action recorded by an older version shows as stored."""
+    return ACTION_LABELS.get(action, action)

@@ -346,6 +346,15 @@ MESSAGES_RATE = env.str("MESSAGES_RATE", default="30/min")
 WHATSAPP_GRAPH_BASE_URL = env.str(
     "WHATSAPP_GRAPH_BASE_URL", default="https://graph.facebook.com/v25.0"
 )
+# An inbound message that is only one of these words (case and surrounding spaces ignored)
+# opts the contact out of, or back into, the organization's broadcasts.
+OPT_OUT_KEYWORDS = env.list(
+    "OPT_OUT_KEYWORDS", default=["STOP", "UNSUBSCRIBE", "CANCEL", "PARAR", "BAJA", "ARRÊT"]
+)
+OPT_IN_KEYWORDS = env.list("OPT_IN_KEYWORDS", default=["START"])
+# A contacts CSV import: at most this many bytes and data rows.
+CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=50_000)
 # Public origin used to build absolute links (invitation emails, webhook URL).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

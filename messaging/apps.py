@@ -7,6 +7,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from messaging import services
+        from messaging.contacts import services as contact_services
         from whatsapp import events
 
         events.subscribe(events.StatusUpdate, services.on_status_update)
+        events.subscribe(events.InboundMessageReceived, contact_services.on_inbound_message)
+        events.subscribe(events.UserPreferenceUpdate, contact_services.on_user_preference_update)

@@ -1,5 +1,9 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from organizations.models import Organization
 
@@ -67,3 +71,151 @@ class MessageRecord(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+# WhatsApp allows free-form messages until 24 hours after the person's last message.
+CONVERSATION_WINDOW = timedelta(hours=24)
+
+
+class ContactSettings(models.Model):
+    """How an organization's contacts are read: the country of numbers typed without `+`."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="contact_settings"
+    )
+    # ISO 3166-1 alpha-2 ("US", "BR"); blank: every number must start with + and its country code.
+    default_region = models.CharField(max_length=2, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "contact settings"
+        verbose_name_plural = "contact settings"
+
+    def __str__(self):
+        return f"{self.organization} · {self.default_region or 'no default country'}"
+
+
+class ContactGroup(models.Model):
+    """A named set of contacts ("Youth", "Choir"). Names are unique per organization,
+    whatever their case."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint("organization", Lower("name"), name="unique_contact_group_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ConsentSource(models.TextChoices):
+    """Where a consent or an opt-out came from."""
+
+    FORM = "form", "Entered on the contact form"
+    API = "api", "Entered through the API"
+    IMPORT = "import", "Imported from a CSV file"
+    KEYWORD = "keyword", "The person sent a keyword"
+    WHATSAPP = "whatsapp", "The person's WhatsApp settings"
+    SEND_ERROR = "send_error", "WhatsApp refused a marketing message"
+
+
+class Contact(models.Model):
+    """A person the organization messages (not one of its members). `phone` is E.164."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=16)
+    language = models.CharField(max_length=16, blank=True)
+    groups = models.ManyToManyField(ContactGroup, blank=True, related_name="contacts")
+    # Consent to marketing: given when opted_in_at is set and no later opt-out is recorded.
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    opt_in_source = models.CharField(max_length=20, choices=ConsentSource.choices, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    opt_out_reason = models.CharField(max_length=200, blank=True)
+    opt_out_source = models.CharField(max_length=20, choices=ConsentSource.choices, blank=True)
+    notes = models.TextField(blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "phone", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "phone"], name="unique_contact_phone")
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self):
+        return f"{self.name or 'Unnamed'} ({self.phone})"
+
+    @property
+    def window_open_until(self) -> datetime | None:
+        """Until when free-form messages may be sent (None: never wrote in)."""
+        if self.last_inbound_at is None:
+            return None
+        return self.last_inbound_at + CONVERSATION_WINDOW
+
+    @property
+    def window_is_open(self) -> bool:
+        until = self.window_open_until
+        return until is not None and until > timezone.now()
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+    @property
+    def has_marketing_consent(self) -> bool:
+        return self.opted_in_at is not None and self.opted_out_at is None
+
+
+class ConsentRecord(models.Model):
+    """Every consent and opt-out, kept as evidence of who agreed to what, when and how."""
+
+    class Action(models.TextChoices):
+        OPT_IN = "opt_in", "Opted in"
+        OPT_OUT = "opt_out", "Opted out"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Kept when the contact is deleted: a number that opted out stays opted out when it is
+    # added again (the new contact takes over these records).
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_records"
+    )
+    phone = models.CharField(max_length=16)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "phone"])]
+
+    def __str__(self):
+        return f"{self.phone} {self.action} ({self.source})"
+
+
+class PendingContactImport(models.Model):
+    """An uploaded CSV waiting for the person to confirm its preview (pages only)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=200, blank=True)
+    content = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"

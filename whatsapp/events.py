@@ -34,6 +34,21 @@ class InboundMessageReceived:
     kind: str
     text: str = ""
     occurred_at: datetime | None = None
+    # The name the person gave in their WhatsApp profile, when Meta sent it.
+    profile_name: str = ""
+
+
+@dataclass(frozen=True)
+class UserPreferenceUpdate:
+    """A person stopped (`value` "stop") or resumed ("resume") the organization's marketing
+    messages in WhatsApp (Meta's `user_preferences` webhook; `category` "marketing_messages")."""
+
+    organization: Organization
+    wa_id: str
+    category: str
+    value: str
+    detail: str = ""
+    occurred_at: datetime | None = None
 
 
 _handlers: dict[type, list[Callable]] = defaultdict(list)

@@ -199,11 +199,54 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
         raise WebhookRefused(400, "body is not JSON") from None
     stored = 0
     for value in _change_values(payload):
-        for status in value.get("statuses") or []:
+        for status in _list(value.get("statuses")):
             stored += _store_status(config.organization, status)
-        for message in value.get("messages") or []:
-            stored += _store_inbound(config.organization, message)
+        names = _profile_names(value.get("contacts"))
+        for message in _list(value.get("messages")):
+            stored += _store_inbound(config.organization, message, names)
+        for preference in _list(value.get("user_preferences")):
+            stored += _publish_user_preference(config.organization, preference)
     return stored
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _profile_names(contacts) -> dict[str, str]:
+    """`contacts: [{profile: {name}, wa_id}]` beside inbound messages -> {wa_id: name}."""
+    names = {}
+    for contact in _list(contacts):
+        if not isinstance(contact, dict):
+            continue
+        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+        wa_id, name = _text(contact.get("wa_id"), 20), _text(profile.get("name"), 200)
+        if wa_id and name:
+            names[wa_id] = name
+    return names
+
+
+def _publish_user_preference(organization: Organization, preference) -> int:
+    """Meta's `user_preferences`: a person stopped or resumed marketing messages. Not stored
+    here: the contact's consent record, kept by the app that owns contacts, is the record,
+    and a replay changes nothing there."""
+    if not isinstance(preference, dict):
+        return 0
+    wa_id = _text(preference.get("wa_id"), 20)
+    value = _text(preference.get("value"), 20).lower()
+    if not wa_id or value not in ("stop", "resume"):
+        return 0
+    events.publish(
+        events.UserPreferenceUpdate(
+            organization=organization,
+            wa_id=wa_id,
+            category=_text(preference.get("category"), 50),
+            value=value,
+            detail=_text(preference.get("detail"), 200),
+            occurred_at=_timestamp(preference.get("timestamp")),
+        )
+    )
+    return 1
 
 
 def _change_values(payload) -> list[dict]:
@@ -263,7 +306,7 @@ def _store_status(organization: Organization, status: dict) -> int:
     return 1
 
 
-def _store_inbound(organization: Organization, message: dict) -> int:
+def _store_inbound(organization: Organization, message: dict, names: dict[str, str]) -> int:
     if not isinstance(message, dict):
         return 0
     message_id = _text(message.get("id"), 200)
@@ -283,5 +326,11 @@ def _store_inbound(organization: Organization, message: dict) -> int:
             InboundMessage.objects.create(organization=organization, **inbound)
     except IntegrityError:
         return 0
-    events.publish(events.InboundMessageReceived(organization=organization, **inbound))
+    events.publish(
+        events.InboundMessageReceived(
+            organization=organization,
+            **inbound,
+            profile_name=names.get(inbound["from_number"], ""),
+        )
+    )
     return 1

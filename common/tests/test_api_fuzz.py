@@ -280,6 +280,8 @@ BODY_OPERATIONS = [
     for path, item in schema.raw_schema["paths"].items()
     for method in item
     if method in ("post", "put", "patch")
+    # A JSON body to an upload (multipart) endpoint is answered 415 before any parsing.
+    and "application/json" in item[method].get("requestBody", {}).get("content", {})
 ]
 
 

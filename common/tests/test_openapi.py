@@ -98,7 +98,10 @@ def test_it_documents_request_and_response_bodies(schema):
         name = f"{method.upper()} {path}"
         if method in ("post", "put", "patch"):
             body = operation.get("requestBody", {}).get("content", {})
-            assert "application/json" in body, f"{name} has no request body schema"
+            # JSON, or a multipart form for file uploads.
+            assert {"application/json", "multipart/form-data"} & set(body), (
+                f"{name} has no request body schema"
+            )
         successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
         assert successes, f"{name} documents no success response"
         for status, response in successes.items():

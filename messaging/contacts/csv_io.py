@@ -116,10 +116,7 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(data: bytes) -> tuple[dict[str, int], list[str], int, list[tuple[int, list[str]]]]:
-    """The file -> ({column: index}, ignored header names, header width,
-    [(row number, cells)]).
-    Raises CsvRefused with what to do when the file as a whole cannot be read."""
+def _decode(data: bytes) -> str:
     max_bytes = settings.CONTACT_IMPORT_MAX_BYTES
     if len(data) > max_bytes:
         raise CsvRefused(
@@ -139,26 +136,39 @@ def read_csv(data: bytes) -> tuple[dict[str, int], list[str], int, list[tuple[in
         ) from None
     if not text.strip():
         raise CsvRefused("The file is empty.")
+    return text
+
+
+def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    columns, ignored = {}, []
+    for index, name in enumerate(header):
+        key = COLUMN_ALIASES.get(_header_key(name))
+        if key is None:
+            if name.strip():
+                ignored.append(name.strip()[:100])
+        elif key in columns:
+            raise CsvRefused(f'The header row names the column "{key}" twice.')
+        else:
+            columns[key] = index
+    if "phone" not in columns:
+        raise CsvRefused(
+            'The first row must name the columns, and one must be "phone" (the WhatsApp '
+            "number). Others may be name, language, groups, opted_in and notes."
+        )
+    return columns, ignored
+
+
+def read_csv(data: bytes) -> tuple[dict[str, int], list[str], int, list[tuple[int, list[str]]]]:
+    """The file -> ({column: index}, ignored header names, header width,
+    [(row number, cells)]). Raises CsvRefused with what to do when the file as a whole cannot
+    be read."""
+    text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n")[0]))
+    max_rows = settings.CONTACT_IMPORT_MAX_ROWS
     try:
         header = next(reader)
-        columns, ignored = {}, []
-        for index, name in enumerate(header):
-            key = COLUMN_ALIASES.get(_header_key(name))
-            if key is None:
-                if name.strip():
-                    ignored.append(name.strip()[:100])
-            elif key in columns:
-                raise CsvRefused(f'The header row names the column "{key}" twice.')
-            else:
-                columns[key] = index
-        if "phone" not in columns:
-            raise CsvRefused(
-                'The first row must name the columns, and one must be "phone" (the WhatsApp '
-                "number). Others may be name, language, groups, opted_in and notes."
-            )
+        columns, ignored = _header_columns(header)
         records = []
-        max_rows = settings.CONTACT_IMPORT_MAX_ROWS
         for number, cells in enumerate(reader, start=1):
             if number > max_rows:
                 raise CsvRefused(
@@ -185,6 +195,26 @@ def _cell(cells: list[str], columns: dict[str, int], key: str) -> str | None:
     return value
 
 
+def _group_names(cell: str) -> list[str]:
+    names, seen = [], set()
+    for part in cell.split(";"):
+        if part.strip() and part.strip().casefold() not in seen:
+            seen.add(part.strip().casefold())
+            names.append(clean_group_name(part))
+    return names
+
+
+def _yes_no(cell: str) -> bool | None:
+    value = cell.lower()
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    if value:
+        raise ServiceError('Write "yes" or "no" in the opted_in column.')
+    return None
+
+
 def _plan_row(number: int, cells: list[str], columns: dict[str, int], region: str) -> RowPlan:
     plan = RowPlan(row=number)
     try:
@@ -193,40 +223,30 @@ def _plan_row(number: int, cells: list[str], columns: dict[str, int], region: st
         plan.name = clean_name(_cell(cells, columns, "name") or "") or None
         plan.language = clean_language(_cell(cells, columns, "language") or "") or None
         plan.notes = clean_notes(_cell(cells, columns, "notes") or "") or None
-        groups = _cell(cells, columns, "groups") or ""
-        seen = set()
-        for part in groups.split(";"):
-            if part.strip() and part.strip().casefold() not in seen:
-                seen.add(part.strip().casefold())
-                plan.groups.append(clean_group_name(part))
-        opted_in = (_cell(cells, columns, "opted_in") or "").lower()
-        if opted_in in YES:
-            plan.opted_in = True
-        elif opted_in in NO:
-            plan.opted_in = False
-        elif opted_in:
-            raise ServiceError('Write "yes" or "no" in the opted_in column.')
+        plan.groups = _group_names(_cell(cells, columns, "groups") or "")
+        plan.opted_in = _yes_no(_cell(cells, columns, "opted_in") or "")
     except ServiceError as exc:
         plan.error = exc.message
     return plan
 
 
-def import_plan(organization: Organization, data: bytes) -> ImportPlan:
-    """What importing `data` would do, row by row. Changes nothing; raises CsvRefused."""
-    columns, ignored, header_width, records = read_csv(data)
-    region = contact_default_region(organization)
+def _plan_rows(records, columns: dict[str, int], header_width: int, region: str):
     rows = []
     for number, cells in records:
         if not any(cell.strip() for cell in cells):
             continue  # a blank line
         if len(cells) > header_width and any(cell.strip() for cell in cells[header_width:]):
-            rows.append(
-                RowPlan(row=number, error="This row has more cells than the header row names.")
-            )
-            continue
-        rows.append(_plan_row(number, cells, columns, region))
-    phones = list({row.phone for row in rows if not row.error})
-    existing, earlier_opt_outs = {}, {}
+            error = "This row has more cells than the header row names."
+            rows.append(RowPlan(row=number, error=error))
+        else:
+            rows.append(_plan_row(number, cells, columns, region))
+    return rows
+
+
+def _stored(organization: Organization, phones: list[str]):
+    """({phone: contact} for numbers already contacts, {phone: opt-out record} for numbers
+    whose deleted contact had opted out)."""
+    existing, last_orphans = {}, {}
     for start in range(0, len(phones), BATCH):
         chunk = phones[start : start + BATCH]
         for contact in Contact.objects.filter(organization=organization, phone__in=chunk):
@@ -236,12 +256,30 @@ def import_plan(organization: Organization, data: bytes) -> ImportPlan:
             organization=organization, phone__in=chunk, contact__isnull=True
         ).order_by("phone", "-created_at", "-id")
         for record in orphans:
-            earlier_opt_outs.setdefault(record.phone, record)
-    earlier_opt_outs = {
+            last_orphans.setdefault(record.phone, record)
+    opt_outs = {
         phone: record
-        for phone, record in earlier_opt_outs.items()
+        for phone, record in last_orphans.items()
         if record.action == ConsentRecord.Action.OPT_OUT
     }
+    return existing, opt_outs
+
+
+def _opted_out_at(phone: str, existing: dict, earlier_opt_outs: dict):
+    contact = existing.get(phone)
+    if contact is not None and contact.opted_out_at is not None:
+        return contact.opted_out_at
+    record = earlier_opt_outs.get(phone)
+    return record.created_at if record is not None else None
+
+
+def import_plan(organization: Organization, data: bytes) -> ImportPlan:
+    """What importing `data` would do, row by row. Changes nothing; raises CsvRefused."""
+    columns, ignored, header_width, records = read_csv(data)
+    rows = _plan_rows(records, columns, header_width, contact_default_region(organization))
+    existing, earlier_opt_outs = _stored(
+        organization, list({row.phone for row in rows if not row.error})
+    )
     known_groups = {
         name.casefold()
         for name in ContactGroup.objects.filter(organization=organization).values_list(
@@ -249,19 +287,14 @@ def import_plan(organization: Organization, data: bytes) -> ImportPlan:
         )
     }
     new_groups, first_row = {}, {}
-    for row in rows:
-        if row.error:
-            continue
+    for row in (row for row in rows if not row.error):
         if row.phone in first_row:
             row.action = "update"
             row.warning = f"Same number as row {first_row[row.phone]}: updates that contact."
         else:
             first_row[row.phone] = row.row
             row.action = "update" if row.phone in existing else "create"
-        opted_out = existing.get(row.phone)
-        opted_out_at = opted_out.opted_out_at if opted_out else None
-        if opted_out_at is None and row.phone in earlier_opt_outs:
-            opted_out_at = earlier_opt_outs[row.phone].created_at
+        opted_out_at = _opted_out_at(row.phone, existing, earlier_opt_outs)
         if row.opted_in and opted_out_at is not None:
             row.warning = (
                 f"This number opted out on {opted_out_at:%Y-%m-%d}: consent is not recorded "
@@ -270,9 +303,6 @@ def import_plan(organization: Organization, data: bytes) -> ImportPlan:
         for name in row.groups:
             if name.casefold() not in known_groups:
                 new_groups.setdefault(name.casefold(), name)
-    for row in rows:
-        if row.error:
-            row.action = "skip"
     return ImportPlan(
         columns=list(columns),
         ignored_columns=ignored,
@@ -309,35 +339,49 @@ def contacts_import(
         raise error from None
 
 
-def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | None):
-    organization = membership.organization
-    contact_settings_lock(organization)  # one import at a time per organization
-    plan = import_plan(organization, data)
-    now = timezone.now()
+@dataclass
+class _Changes:
+    by_phone: dict[str, Contact]
+    new_contacts: list[Contact] = field(default_factory=list)
+    changed: dict[int, Contact] = field(default_factory=dict)
+    consents: list[Contact] = field(default_factory=list)
+    memberships: set[tuple[str, int]] = field(default_factory=set)
+
+
+def _groups_by_name(organization: Organization, plan: ImportPlan) -> dict[str, ContactGroup]:
+    """Every group by case-folded name, the file's new groups created."""
     groups = {g.name.casefold(): g for g in ContactGroup.objects.filter(organization=organization)}
-    created_groups = ContactGroup.objects.bulk_create(
+    created = ContactGroup.objects.bulk_create(
         [ContactGroup(organization=organization, name=name) for name in plan.new_groups],
         batch_size=BATCH,
     )
-    groups.update({group.name.casefold(): group for group in created_groups})
+    groups.update({group.name.casefold(): group for group in created})
+    return groups
 
-    by_phone = dict(plan.existing)
-    new_contacts, changed, consents, memberships = [], {}, [], set()
+
+def _new_contact(organization: Organization, phone: str, plan: ImportPlan) -> Contact:
+    contact = Contact(organization=organization, phone=phone)
+    earlier = plan.earlier_opt_outs.get(phone)
+    if earlier is not None:  # the number's deleted contact had opted out: it still has
+        contact.opted_out_at = earlier.created_at
+        contact.opt_out_reason = earlier.detail
+        contact.opt_out_source = earlier.source
+    return contact
+
+
+def _merge_rows(organization: Organization, plan: ImportPlan, groups: dict, now) -> _Changes:
+    """The plan's rows applied to contact objects in memory, in file order."""
+    changes = _Changes(by_phone=dict(plan.existing))
     for row in plan.rows:
         if row.action == "skip":
             continue
-        contact = by_phone.get(row.phone)
+        contact = changes.by_phone.get(row.phone)
         if contact is None:
-            contact = Contact(organization=organization, phone=row.phone)
-            earlier = plan.earlier_opt_outs.get(row.phone)
-            if earlier is not None:
-                contact.opted_out_at = earlier.created_at
-                contact.opt_out_reason = earlier.detail
-                contact.opt_out_source = earlier.source
-            by_phone[row.phone] = contact
-            new_contacts.append(contact)
+            contact = _new_contact(organization, row.phone, plan)
+            changes.by_phone[row.phone] = contact
+            changes.new_contacts.append(contact)
         elif contact.pk:
-            changed[contact.pk] = contact
+            changes.changed[contact.pk] = contact
         for attribute in ("name", "language", "notes"):
             value = getattr(row, attribute)
             if value is not None:
@@ -345,19 +389,22 @@ def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | No
         if row.opted_in and contact.opted_out_at is None and contact.opted_in_at is None:
             contact.opted_in_at = now
             contact.opt_in_source = ConsentSource.IMPORT
-            consents.append(contact)
+            changes.consents.append(contact)
         for name in row.groups:
-            memberships.add((row.phone, groups[name.casefold()].pk))
+            changes.memberships.add((row.phone, groups[name.casefold()].pk))
+    return changes
 
-    Contact.objects.bulk_create(new_contacts, batch_size=BATCH)
-    for contact in changed.values():
+
+def _write(organization: Organization, plan: ImportPlan, changes: _Changes, actor, now) -> None:
+    Contact.objects.bulk_create(changes.new_contacts, batch_size=BATCH)
+    for contact in changes.changed.values():
         contact.updated_at = now
     Contact.objects.bulk_update(
-        list(changed.values()),
+        list(changes.changed.values()),
         ["name", "language", "notes", "opted_in_at", "opt_in_source", "updated_at"],
         batch_size=BATCH,
     )
-    for contact in new_contacts:
+    for contact in changes.new_contacts:
         if contact.phone in plan.earlier_opt_outs:
             ConsentRecord.objects.filter(
                 organization=organization, phone=contact.phone, contact__isnull=True
@@ -365,13 +412,12 @@ def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | No
     through = Contact.groups.through
     through.objects.bulk_create(
         [
-            through(contact_id=by_phone[phone].pk, contactgroup_id=group_id)
-            for phone, group_id in memberships
+            through(contact_id=changes.by_phone[phone].pk, contactgroup_id=group_id)
+            for phone, group_id in changes.memberships
         ],
         batch_size=1000,
         ignore_conflicts=True,
     )
-    actor = membership.user
     ConsentRecord.objects.bulk_create(
         [
             ConsentRecord(
@@ -384,14 +430,23 @@ def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | No
                 actor=actor,
                 created_at=now,
             )
-            for contact in consents
+            for contact in changes.consents
         ],
         batch_size=BATCH,
     )
+
+
+def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | None):
+    organization = membership.organization
+    contact_settings_lock(organization)  # one import at a time per organization
+    plan = import_plan(organization, data)
+    now = timezone.now()
+    changes = _merge_rows(organization, plan, _groups_by_name(organization, plan), now)
+    _write(organization, plan, changes, membership.user, now)
     result = ImportResult(created=plan.created, updated=plan.updated, skipped=plan.skipped)
     audit_record(
         organization=organization,
-        actor=actor,
+        actor=membership.user,
         action=AUDIT_CONTACTS_IMPORTED,
         target=file_name[:255],
         ip=ip,
@@ -400,7 +455,7 @@ def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | No
             "created": result.created,
             "updated": result.updated,
             "skipped": len(result.skipped),
-            "groups_created": len(created_groups),
+            "groups_created": len(plan.new_groups),
         },
     )
     return result

@@ -423,6 +423,40 @@ def _staff_consent(contact: Contact, *, membership: Membership, source: str) -> 
     )
 
 
+def _change_fields(contact: Contact, organization: Organization, changes: dict) -> list[str]:
+    """Sets the changed phone, name, language and notes on the contact; their names."""
+    fields = []
+    if "phone" in changes:
+        e164 = phone_to_e164(changes["phone"], region=contact_default_region(organization))
+        if e164 != contact.phone:
+            taken = Contact.objects.filter(organization=organization, phone=e164)
+            if taken.exclude(pk=contact.pk).exists():
+                raise _duplicate()
+            contact.phone = e164
+            fields.append("phone")
+    cleaners = (("name", clean_name), ("language", clean_language), ("notes", clean_notes))
+    for field, clean in cleaners:
+        if field in changes:
+            setattr(contact, field, clean(changes[field]))
+            fields.append(field)
+    return fields
+
+
+def _staff_consent_change(
+    contact: Contact, *, membership: Membership, opted_in: bool | None, source: str
+) -> None:
+    if opted_in is True:
+        _staff_consent(contact, membership=membership, source=source)
+    elif opted_in is False and contact.has_marketing_consent:
+        _apply_opt_out(
+            contact,
+            reason=f"Consent withdrawn by {membership.user.email}",
+            source=source,
+            at=timezone.now(),
+            actor=membership.user,
+        )
+
+
 @transaction.atomic
 def contact_update(
     *,
@@ -439,20 +473,7 @@ def contact_update(
     if unknown:
         raise ServiceError(f"Cannot change {', '.join(sorted(unknown))}.")
     contact = Contact.objects.select_for_update().get(pk=contact.pk, organization=organization)
-    fields = []
-    if "phone" in changes:
-        e164 = phone_to_e164(changes["phone"], region=contact_default_region(organization))
-        if e164 != contact.phone:
-            taken = Contact.objects.filter(organization=organization, phone=e164)
-            if taken.exclude(pk=contact.pk).exists():
-                raise _duplicate()
-            contact.phone = e164
-            fields.append("phone")
-    cleaners = (("name", clean_name), ("language", clean_language), ("notes", clean_notes))
-    for field, clean in cleaners:
-        if field in changes:
-            setattr(contact, field, clean(changes[field]))
-            fields.append(field)
+    fields = _change_fields(contact, organization, changes)
     groups = _groups_for_ids(organization, changes["group_ids"]) if "group_ids" in changes else None
     if fields:
         try:
@@ -462,17 +483,9 @@ def contact_update(
             raise _duplicate() from None
     if groups is not None:
         contact.groups.set(groups)
-    opted_in = changes.get("opted_in")
-    if opted_in is True:
-        _staff_consent(contact, membership=membership, source=source)
-    elif opted_in is False and contact.has_marketing_consent:
-        _apply_opt_out(
-            contact,
-            reason=f"Consent withdrawn by {membership.user.email}",
-            source=source,
-            at=timezone.now(),
-            actor=membership.user,
-        )
+    _staff_consent_change(
+        contact, membership=membership, opted_in=changes.get("opted_in"), source=source
+    )
     return contact
 
 

@@ -32,15 +32,12 @@ bind = os.environ.get("GUNICORN_BIND", "").strip() or _default_bind()
 worker_class = "gthread"
 workers = _int("GUNICORN_WORKERS", _default_workers())
 threads = _int("GUNICORN_THREADS", 8)
-# Connections a worker holds at once, in flight or kept alive. gunicorn accepts up to this many
-# even when every thread is busy and queues the extra requests behind the busy threads: with
-# its default (1000), a read could wait behind key tests hanging on a provider for up to
-# AI_PROVIDER_TIMEOUT (docs/benchmarks.md measures it). Equal to the threads, every accepted
-# connection has a thread, and a worker whose threads are all taken leaves new connections to
-# the others. gunicorn then warns "No keepalived connections can be handled": kept-alive
-# connections are still served; each one holds one of the worker's slots until it is reused
-# or idles out (GUNICORN_KEEPALIVE seconds).
-worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", threads)
+# Connections a worker holds at once, in flight or kept alive (gunicorn's default). gthread
+# keeps alive at most worker_connections - threads idle connections, so this must stay well
+# above the threads or every response says `Connection: close`. A slow provider no longer takes
+# every thread: calls out are capped per process at OUTBOUND_CONCURRENCY (half the threads by
+# default, common/http.py), so the other half keeps answering.
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 
 # A worker that stops reporting for this long is restarted. Longer than any outbound call
 # (AI_PROVIDER_TIMEOUT, 15 s by default), so a slow provider never gets a worker killed.

@@ -8,6 +8,7 @@ from aiconfig.models import AIConfig
 from aiconfig.providers import default_model_for
 from aiconfig.selectors import ai_config_for
 from common.errors import NotAllowed, ServiceError
+from common.http import bulkhead
 from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
@@ -81,12 +82,13 @@ def ai_config_test(
     """Tests credentials against the provider. Saves nothing."""
     _require_manager(membership)
     key = _resolve_key(membership=membership, provider=provider, api_key=api_key, base_url=base_url)
-    return clients.test_key(
-        provider=provider,
-        api_key=key,
-        model=model or default_model_for(provider),
-        base_url=base_url or None,
-    )
+    with bulkhead(organization_id=membership.organization_id):
+        return clients.test_key(
+            provider=provider,
+            api_key=key,
+            model=model or default_model_for(provider),
+            base_url=base_url or None,
+        )
 
 
 def ai_config_save(
@@ -103,9 +105,10 @@ def ai_config_save(
     model = model or default_model_for(provider)
     key = _resolve_key(membership=membership, provider=provider, api_key=api_key, base_url=base_url)
     # The network call stays outside the transaction: no row is locked while a provider thinks.
-    result = clients.test_key(
-        provider=provider, api_key=key, model=model, base_url=base_url or None
-    )
+    with bulkhead(organization_id=membership.organization_id):
+        result = clients.test_key(
+            provider=provider, api_key=key, model=model, base_url=base_url or None
+        )
     if not result.success:
         raise KeyTestFailed(result)
     config = ai_config_store(
@@ -211,11 +214,12 @@ def ai_config_test_stored(*, config: AIConfig) -> clients.KeyTestResult | None:
     if config.key_unreadable:
         ai_config_record_test(config=config, ok=False, error_code="key_unreadable")
         return None
-    result = clients.test_key(
-        provider=config.provider,
-        api_key=config.api_key,
-        model=config.model,
-        base_url=config.base_url or None,
-    )
+    with bulkhead(organization_id=config.organization_id):
+        result = clients.test_key(
+            provider=config.provider,
+            api_key=config.api_key,
+            model=config.model,
+            base_url=config.base_url or None,
+        )
     ai_config_record_test(config=config, ok=result.success, error_code=result.error_code)
     return result

@@ -14,6 +14,13 @@
 - Error messages and logs never carry headers, query strings or bodies. Errors are raised
   outside `except` blocks so no lower exception (whose text or `.request` may hold a URL
   or a header) is chained to them.
+- A bulkhead keeps slow providers from taking every request thread: at most
+  OUTBOUND_CONCURRENCY operations call out at once in a process, and at most
+  OUTBOUND_CONCURRENCY_PER_ORG per organization across all processes (leases in the shared
+  cache, which expire, so a killed process cannot keep its slots). Beyond that a caller is
+  refused at once with Busy (429 `busy`, Retry-After) instead of waiting. Services hold one
+  slot for a whole operation (`with bulkhead(organization_id=…)`: a key test's generation and
+  model listing); a `send()` outside any operation takes a process slot for itself.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -34,10 +43,14 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import requests
 import urllib3
 from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from common.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -390,6 +403,108 @@ class _Adapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+# --- bulkhead -----------------------------------------------------------------------------
+
+BUSY_RETRY_AFTER = 5
+
+
+class Busy(ServiceError):
+    """Too many calls to providers are in flight (in this process or for this organization)."""
+
+    status = 429
+
+    def __init__(self):
+        super().__init__(
+            "Too many requests to your provider are still waiting for an answer. "
+            "Try again in a few seconds.",
+            code="busy",
+        )
+        self.retry_after = BUSY_RETRY_AFTER
+
+
+_slots_lock = threading.Lock()
+_process_slots: dict[int, threading.BoundedSemaphore] = {}
+_held: contextvars.ContextVar[bool] = contextvars.ContextVar("outbound_slot_held", default=False)
+
+
+def _process_semaphore() -> threading.BoundedSemaphore:
+    size = max(1, int(settings.OUTBOUND_CONCURRENCY))
+    with _slots_lock:
+        if size not in _process_slots:
+            _process_slots[size] = threading.BoundedSemaphore(size)
+        return _process_slots[size]
+
+
+def _lease_seconds() -> int:
+    # Longer than any operation (each call is bounded by AI_PROVIDER_TIMEOUT; a key test makes
+    # two within one budget), short enough that a killed process's slots come back soon.
+    return int(settings.OUTBOUND_LEASE_SECONDS or 2 * float(settings.AI_PROVIDER_TIMEOUT) + 10)
+
+
+def _take_org_lease(organization_id) -> str | None:
+    """Takes one of the organization's slots: the slot's key, or None when all are taken.
+    A cache that does not answer leaves only the process cap (logged)."""
+    lease = uuid.uuid4().hex
+    try:
+        for index in range(max(1, int(settings.OUTBOUND_CONCURRENCY_PER_ORG))):
+            key = f"outbound:{organization_id}:{index}"
+            if cache.add(key, lease, timeout=_lease_seconds()):
+                return f"{key}|{lease}"
+    except (OSError, DatabaseError, ConnectionError) + _redis_errors():
+        logger.warning("Outbound cap per organization not counted: the cache does not answer.")
+        return ""
+    return None
+
+
+def _give_back_org_lease(taken: str) -> None:
+    if not taken:
+        return
+    key, lease = taken.split("|")
+    try:
+        if cache.get(key) == lease:  # not if it expired and someone else holds it now
+            cache.delete(key)
+    except (OSError, DatabaseError, ConnectionError) + _redis_errors():
+        pass  # the lease expires on its own
+
+
+def _redis_errors() -> tuple:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover
+        return ()
+    return (RedisError,)
+
+
+@contextmanager
+def bulkhead(*, organization_id=None) -> Iterator[None]:
+    """Holds one outbound slot of this process and, with an organization, one of its slots
+    across all processes, for the whole block; raises Busy at once when none is free.
+    Re-entrant: nested blocks (and send() inside) use the slot already held."""
+    if _held.get():
+        yield
+        return
+    semaphore = _process_semaphore()
+    if not semaphore.acquire(blocking=False):
+        logger.warning("Outbound calls busy in this process (organization %s)", organization_id)
+        raise Busy()
+    org_lease = ""
+    try:
+        if organization_id is not None:
+            org_lease = _take_org_lease(organization_id)
+            if org_lease is None:
+                logger.warning("Outbound calls busy for organization %s", organization_id)
+                raise Busy()
+        token = _held.set(True)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+    finally:
+        if org_lease:
+            _give_back_org_lease(org_lease)
+        semaphore.release()
+
+
 # --- send -----------------------------------------------------------------------------------
 
 
@@ -440,7 +555,13 @@ def send(
     max_bytes: int = 5_000_000,
 ) -> OutboundResponse:
     """Make one HTTP request within `timeout` seconds in total. Raises OutboundError;
-    ValueError for a header value that cannot be sent (the message names the header only)."""
+    ValueError for a header value that cannot be sent (the message names the header only);
+    Busy when no outbound slot is free (see bulkhead)."""
+    with bulkhead():
+        return _send(method, url, timeout, headers, json, params, guard, max_bytes)
+
+
+def _send(method, url, timeout, headers, json, params, guard, max_bytes) -> OutboundResponse:
     started = time.monotonic()
     deadline = started + timeout
     method = method.upper()

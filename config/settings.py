@@ -337,7 +337,17 @@ ANTHROPIC_DEFAULT_MODEL = env.str("ANTHROPIC_DEFAULT_MODEL", default="")
 MISTRAL_DEFAULT_MODEL = env.str("MISTRAL_DEFAULT_MODEL", default="")
 OPENROUTER_DEFAULT_MODEL = env.str("OPENROUTER_DEFAULT_MODEL", default="")
 CUSTOM_DEFAULT_MODEL = env.str("CUSTOM_DEFAULT_MODEL", default="")
-# Key tests per user and per organization (DRF throttle rate syntax).
+# The bulkhead on calls to AI providers and Meta (common/http.py): operations calling out at
+# once per process (default: half of gunicorn's threads, so the other half always answers
+# reads), and per organization across all processes (counted in the shared cache).
+OUTBOUND_CONCURRENCY = env.int(
+    "OUTBOUND_CONCURRENCY", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2)
+)
+OUTBOUND_CONCURRENCY_PER_ORG = env.int("OUTBOUND_CONCURRENCY_PER_ORG", default=2)
+# How long a per-organization slot lasts if its process dies holding it (0: twice
+# AI_PROVIDER_TIMEOUT plus 10 seconds).
+OUTBOUND_LEASE_SECONDS = env.int("OUTBOUND_LEASE_SECONDS", default=0)
+# Key tests per user, per organization and per client address (DRF throttle rate syntax).
 AI_KEY_TEST_RATE = env.str("AI_KEY_TEST_RATE", default="10/min")
 
 # AI drafts and WhatsApp sends per user (each costs the organization money).

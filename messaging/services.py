@@ -10,6 +10,7 @@ from aiconfig import clients
 from aiconfig.selectors import ai_config_for
 from aiconfig.services import KEY_UNREADABLE_MESSAGE, ai_config_record_test
 from common.errors import ServiceError
+from common.http import bulkhead
 from messaging.models import STATUS_RANK, MessageKind, MessageRecord, SendStatus
 from organizations.models import Membership, Organization
 from whatsapp import events, graph
@@ -87,15 +88,16 @@ def message_draft(
     record = {"organization": organization, "user": membership.user, "kind": MessageKind.DRAFT}
     record.update(provider=config.provider, model=config.model)
     try:
-        generation = clients.generate(
-            provider=config.provider,
-            api_key=config.api_key,
-            model=config.model,
-            base_url=config.base_url or None,
-            prompt=_user_prompt(prompt, language, tone),
-            system=SYSTEM_PROMPT,
-            max_tokens=1024,
-        )
+        with bulkhead(organization_id=organization.pk):
+            generation = clients.generate(
+                provider=config.provider,
+                api_key=config.api_key,
+                model=config.model,
+                base_url=config.base_url or None,
+                prompt=_user_prompt(prompt, language, tone),
+                system=SYSTEM_PROMPT,
+                max_tokens=1024,
+            )
     except clients.ProviderError as exc:
         MessageRecord.objects.create(**record, ok=False, error_code=exc.error_code)
         if exc.error_code in CREDENTIAL_FAILURES:
@@ -143,12 +145,13 @@ def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord
         "text": text,
     }
     try:
-        message_id = graph.send_text(
-            phone_number_id=config.phone_number_id,
-            access_token=config.access_token,
-            to=to,
-            body=text,
-        )
+        with bulkhead(organization_id=organization.pk):
+            message_id = graph.send_text(
+                phone_number_id=config.phone_number_id,
+                access_token=config.access_token,
+                to=to,
+                body=text,
+            )
     except graph.GraphError as exc:
         MessageRecord.objects.create(
             **record, ok=False, error_code=exc.error_code, status=SendStatus.REJECTED

@@ -25,7 +25,10 @@ def _attempt(membership, form, action):
         return action(membership=membership, **form.cleaned_data), 200
     except message_services.ServiceError as exc:
         apply_service_error(form, exc)
-        # Not configured is the church's to fix (400); the provider or Meta failing is 502.
+        # Not configured is the church's to fix (400); the provider or Meta failing is 502;
+        # too many calls in flight (busy) is 429.
+        if exc.status == 429:
+            return None, 429
         return None, 400 if exc.status == 409 else 502
 
 

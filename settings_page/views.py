@@ -134,7 +134,8 @@ def credential_submit(request, *, slug: str):
         section.result = declaration.test(membership=request.membership, **data)
     except ServiceError as exc:
         apply_service_error(form, exc)
-        return render_settings(request, changed=section, status=400)
+        # Too many calls to the provider in flight (busy) is a 429 like a rate limit.
+        return render_settings(request, changed=section, status=429 if exc.status == 429 else 400)
     form.show_result(section.result)
     if section.test_passed and data[declaration.primary_secret]:
         _keep_tested_secret(request, section, data)

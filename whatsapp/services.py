@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from common.encryption import UnreadableSecret
 from common.errors import NotAllowed, ServiceError
+from common.http import bulkhead
 from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
@@ -47,13 +48,16 @@ def _resolve_token(*, membership: Membership, access_token: str | None) -> str:
     return config.access_token
 
 
-def _verify(*, phone_number_id: str, business_account_id: str, token: str) -> graph.PhoneNumberInfo:
+def _verify(
+    *, membership: Membership, phone_number_id: str, business_account_id: str, token: str
+) -> graph.PhoneNumberInfo:
     try:
-        return graph.verify_credentials(
-            phone_number_id=phone_number_id,
-            business_account_id=business_account_id,
-            access_token=token,
-        )
+        with bulkhead(organization_id=membership.organization_id):
+            return graph.verify_credentials(
+                phone_number_id=phone_number_id,
+                business_account_id=business_account_id,
+                access_token=token,
+            )
     except graph.GraphError as exc:
         raise VerificationFailed(exc) from None
 
@@ -73,7 +77,10 @@ def whatsapp_config_test(
     _require_manager(membership)
     token = _resolve_token(membership=membership, access_token=access_token)
     return _verify(
-        phone_number_id=phone_number_id, business_account_id=business_account_id, token=token
+        membership=membership,
+        phone_number_id=phone_number_id,
+        business_account_id=business_account_id,
+        token=token,
     )
 
 
@@ -93,7 +100,10 @@ def whatsapp_config_save(
     token = _resolve_token(membership=membership, access_token=access_token)
     # The network call stays outside the transaction: no row is locked while Meta answers.
     info = _verify(
-        phone_number_id=phone_number_id, business_account_id=business_account_id, token=token
+        membership=membership,
+        phone_number_id=phone_number_id,
+        business_account_id=business_account_id,
+        token=token,
     )
     with transaction.atomic():
         config, created = WhatsAppConfig.objects.select_for_update().get_or_create(

@@ -346,3 +346,23 @@ def test_it_holds_the_key_test_throttle_across_processes(team, fake_providers, s
     assert second.json()["error_code"] == "throttled"
     # The other process's user budget is shared too: the admin has 1 test left, not 4.
     assert api_client(team.admin).post(TEST_URL, payload, format="json").status_code == 429
+
+
+def test_it_keeps_connections_alive_under_gunicorn(gunicorn):
+    """Connections are reused (keep-alive): gunicorn's gthread keeps none alive when
+    worker_connections equals the threads, and then answers every request with close."""
+    import http.client
+
+    host, port = gunicorn.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            assert response.getheader("Connection", "").lower() != "close"
+            sock = connection.sock
+            assert sock is not None  # still open: the next request goes over the same one
+    finally:
+        connection.close()

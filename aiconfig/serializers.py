@@ -5,8 +5,9 @@ from rest_framework import serializers
 from aiconfig.providers import PROVIDERS, base_url_problem
 from aiconfig.services import KEY_UNREADABLE_MESSAGE
 from common.api_schema import field_errors
-from common.credentials import ComputedField, SavedMixin, StoredSettingsSerializer
+from common.credentials import SavedMixin, StoredSettingsSerializer
 from common.serializer_fields import (
+    ComputedField,
     OptionalSecretField,
     StrictCharField,
     StrictChoiceField,
@@ -112,7 +113,7 @@ class AIKeyFailureSerializer(serializers.Serializer):
 
 
 class AIKeyTestPassedSerializer(serializers.Serializer):
-    """The provider accepted the key (renders a passed clients.KeyTestResult)."""
+    """The provider accepted the key."""
 
     success = serializers.BooleanField()
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)
@@ -128,7 +129,7 @@ class AIKeyTestPassedSerializer(serializers.Serializer):
 
 
 class AIKeyTestFailedSerializer(serializers.Serializer):
-    """The provider refused the key (renders a failed clients.KeyTestResult)."""
+    """The provider refused the key."""
 
     success = serializers.BooleanField()
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES)

@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from common.errors import ServiceError
+from common.serializer_fields import ComputedField
 
 
 def _always_passed(result: Any) -> bool:
@@ -108,17 +109,6 @@ class CredentialForm(forms.Form):
         self.fields[self.secret_field].widget.attrs["placeholder"] = (
             f"Tested {self.secret_noun} {mask}: leave empty to save it"
         )
-
-
-class ComputedField(serializers.SerializerMethodField):
-    """A response value the serializer computes (`get_<name>`), documented like an ordinary
-    field: required unless `required=False`. (DRF makes a method field read-only, which the
-    OpenAPI schema turns into "always present".)"""
-
-    def __init__(self, method_name=None, *, required: bool = True, **kwargs):
-        super().__init__(method_name, **kwargs)
-        self.read_only = False
-        self.required = required
 
 
 class StoredSettingsSerializer(serializers.Serializer):

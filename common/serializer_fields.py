@@ -1,4 +1,5 @@
-"""DRF fields that refuse the wrong JSON type instead of coercing it."""
+"""DRF fields that refuse the wrong JSON type instead of coercing it, and a computed response
+field documented as it renders."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -52,3 +53,14 @@ class OptionalSecretField(StrictCharField):
             validators=[django_validator(validate_secret_text, max_length=max_length, label=label)],
             **kwargs,
         )
+
+
+class ComputedField(serializers.SerializerMethodField):
+    """A response value the serializer computes (`get_<name>`), documented like an ordinary
+    field: required unless `required=False`. (DRF makes a method field read-only, which the
+    OpenAPI schema turns into "always present".)"""
+
+    def __init__(self, method_name=None, *, required: bool = True, **kwargs):
+        super().__init__(method_name, **kwargs)
+        self.read_only = False
+        self.required = required

@@ -1,18 +1,24 @@
 """JSON API for drafting and sending messages, the sent-messages history and usage."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api_errors import service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import MessageThrottle
-from messaging import api_schema
 from messaging import services as message_services
 from messaging.selectors import monthly_usage, sent_messages
-from messaging.serializers import GenerateSerializer, MessageRecordSerializer, SendSerializer
+from messaging.serializers import (
+    DraftSerializer,
+    GenerateSerializer,
+    MessageRecordSerializer,
+    SendSerializer,
+    SentSerializer,
+    UsageSerializer,
+)
 from organizations.permissions import IsOrganizationMember
 from organizations.request_context import api_membership
 
@@ -27,7 +33,7 @@ class GenerateView(APIView):
         parameters=[ORGANIZATION_PARAMETER],
         request=GenerateSerializer,
         responses={
-            200: api_schema.DraftSerializer,
+            200: DraftSerializer,
             **error_responses(
                 *ORGANIZATION_ERRORS,
                 409,
@@ -41,23 +47,11 @@ class GenerateView(APIView):
     def post(self, request):
         serializer = GenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            generation, provider = message_services.message_draft(
-                membership=api_membership(request), **serializer.validated_data
-            )
-        except message_services.ServiceError as exc:
-            return service_error_response(exc)
-        return Response(
-            {
-                "text": generation.text,
-                "provider": provider,
-                "model": generation.model,
-                "usage": {
-                    "input_tokens": generation.input_tokens,
-                    "output_tokens": generation.output_tokens,
-                },
-            }
+        # A refusal (ServiceError) becomes the error body in common/api_errors.py.
+        generation, provider = message_services.message_draft(
+            membership=api_membership(request), **serializer.validated_data
         )
+        return Response(DraftSerializer(generation, context={"provider": provider}).data)
 
 
 class SendView(APIView):
@@ -70,7 +64,7 @@ class SendView(APIView):
         parameters=[ORGANIZATION_PARAMETER],
         request=SendSerializer,
         responses={
-            200: api_schema.SentSerializer,
+            200: SentSerializer,
             **error_responses(
                 *ORGANIZATION_ERRORS,
                 409,
@@ -84,30 +78,34 @@ class SendView(APIView):
     def post(self, request):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            record = message_services.message_send(
-                membership=api_membership(request), **serializer.validated_data
-            )
-        except message_services.ServiceError as exc:
-            return service_error_response(exc)
-        return Response({"success": True, "message_id": record.message_id, "status": record.status})
+        record = message_services.message_send(
+            membership=api_membership(request), **serializer.validated_data
+        )
+        return Response(SentSerializer(record).data)
 
 
 class MessagePagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    page_query_description = "From 1."
+    page_size_query_description = "20 by default, 100 max."
 
 
-class MessageListView(APIView):
+class MessageListView(ListAPIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
+    serializer_class = MessageRecordSerializer
+    pagination_class = MessagePagination
+
+    def get_queryset(self):
+        return sent_messages(api_membership(self.request).organization)
 
     @extend_schema(
         tags=["messages"],
         summary="Sent messages, newest first, refused ones included (any member)",
-        parameters=[ORGANIZATION_PARAMETER, *api_schema.PAGE_PARAMETERS],
+        parameters=[ORGANIZATION_PARAMETER],
         responses={
-            200: api_schema.MessagePageSerializer,
+            200: MessageRecordSerializer(many=True),
             **error_responses(
                 *ORGANIZATION_ERRORS,
                 d404="No such page, or `X-Organization` names no organization the user belongs to.",
@@ -115,11 +113,7 @@ class MessageListView(APIView):
         },
     )
     def get(self, request):
-        paginator = MessagePagination()
-        page = paginator.paginate_queryset(
-            sent_messages(api_membership(request).organization), request, view=self
-        )
-        return paginator.get_paginated_response(MessageRecordSerializer(page, many=True).data)
+        return self.list(request)
 
 
 class UsageView(APIView):
@@ -129,7 +123,7 @@ class UsageView(APIView):
         tags=["messages"],
         summary="This month's drafts, sends, failures and AI tokens (any member)",
         parameters=[ORGANIZATION_PARAMETER],
-        responses={200: api_schema.UsageSerializer, **error_responses(*ORGANIZATION_ERRORS)},
+        responses={200: UsageSerializer, **error_responses(*ORGANIZATION_ERRORS)},
     )
     def get(self, request):
-        return Response(monthly_usage(api_membership(request).organization))
+        return Response(UsageSerializer(monthly_usage(api_membership(request).organization)).data)

@@ -1,9 +1,12 @@
 import re
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.serializer_fields import StrictCharField, StrictChoiceField
-from messaging.models import MessageRecord
+from aiconfig.providers import PROVIDERS
+from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
+from messaging.models import MessageRecord, SendStatus
 from messaging.services import TONES, WHATSAPP_MAX_TEXT, e164_digits
 
 LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
@@ -39,7 +42,10 @@ class SendSerializer(serializers.Serializer):
 
 
 class MessageRecordSerializer(serializers.ModelSerializer):
-    sent_by = serializers.EmailField(source="user.email", default=None)
+    """A sent message (or a refused send) in the history. `sent_by` is null once the user
+    is deleted."""
+
+    sent_by = serializers.EmailField(source="user.email", default=None, allow_null=True)
     to = serializers.SerializerMethodField()
 
     class Meta:
@@ -57,5 +63,55 @@ class MessageRecordSerializer(serializers.ModelSerializer):
             "status_updated_at",
         ]
 
+    @extend_schema_field(
+        {"type": "string", "nullable": True, "description": "E.164 number, e.g. +15551234567."}
+    )
     def get_to(self, obj):
         return f"+{obj.to}" if obj.to else None
+
+
+class TokenUsageSerializer(serializers.Serializer):
+    input_tokens = serializers.IntegerField(allow_null=True)
+    output_tokens = serializers.IntegerField(allow_null=True)
+
+
+class DraftSerializer(serializers.Serializer):
+    """A draft written by the organization's AI provider."""
+
+    # Renders a clients.Generation; the context names the provider.
+
+    text = serializers.CharField(help_text="The AI's draft; nothing is sent.")
+    provider = ComputedField()
+    model = serializers.CharField()
+    usage = TokenUsageSerializer(source="*")
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(PROVIDERS)))
+    def get_provider(self, generation) -> str:
+        return self.context["provider"]
+
+
+class SentSerializer(serializers.Serializer):
+    """A message WhatsApp accepted."""
+
+    success = ComputedField()
+    message_id = serializers.CharField(help_text="The id WhatsApp gave the message (`wamid…`).")
+    status = serializers.ChoiceField(choices=SendStatus.choices)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_success(self, record) -> bool:
+        return True
+
+
+class TokenTotalsSerializer(serializers.Serializer):
+    input = serializers.IntegerField()
+    output = serializers.IntegerField()
+
+
+class UsageSerializer(serializers.Serializer):
+    """This month's drafts, sends, failures and AI tokens."""
+
+    period_start = serializers.DateTimeField(help_text="Start of this calendar month.")
+    drafts = serializers.IntegerField()
+    sends = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    tokens = TokenTotalsSerializer()

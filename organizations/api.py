@@ -1,35 +1,39 @@
 """JSON API for accounts, organizations, invitations and members. Thin: services do the work."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from common.api_errors import error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
-from organizations import api_schema, selectors, services
+from common.errors import ServiceError
+from organizations import selectors, services
 from organizations.permissions import (
     IsOrganizationManager,
     IsOrganizationMember,
 )
 from organizations.request_context import api_membership, client_ip
 from organizations.serializers import (
+    REGISTER_REQUEST,
+    InvitationAcceptedSerializer,
     InvitationAcceptSerializer,
+    InvitationCreatedSerializer,
     InvitationCreateSerializer,
     LogoutSerializer,
     MemberRoleSerializer,
     MemberSerializer,
+    MeResponseSerializer,
+    PingSerializer,
+    RegisteredSerializer,
     RegisterSerializer,
-    organization_block,
 )
 
-
-def _tokens_for(user) -> dict:
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+NO_CONTENT = OpenApiResponse(description="Done.")
+MEMBER_NOT_FOUND = "Member not found."
 
 
 class RegisterView(APIView):
@@ -43,9 +47,9 @@ class RegisterView(APIView):
             "Creates a user with a new organization (as its owner, with `organization_name`) "
             "or joins one through an invitation (`invitation_token`), and returns tokens."
         ),
-        request=api_schema.REGISTER_REQUEST,
+        request=REGISTER_REQUEST,
         responses={
-            201: api_schema.RegisteredSerializer,
+            201: RegisteredSerializer,
             **error_responses(
                 400,
                 d400="The input is not valid, the email is taken, the password is too weak, "
@@ -59,13 +63,9 @@ class RegisterView(APIView):
         user, membership = services.user_register(
             **serializer.validated_data, ip=client_ip(request)
         )
+        context = {"refresh_token": RefreshToken.for_user(user)}
         return Response(
-            {
-                "user": {"id": user.pk, "email": user.email},
-                "organization": organization_block(membership),
-                **_tokens_for(user),
-            },
-            status=status.HTTP_201_CREATED,
+            RegisteredSerializer(membership, context=context).data, status=status.HTTP_201_CREATED
         )
 
 
@@ -77,7 +77,7 @@ class LogoutView(APIView):
         summary="Log out (revoke a refresh token)",
         request=LogoutSerializer,
         responses={
-            205: api_schema.RESET_CONTENT,
+            205: OpenApiResponse(description="Logged out: the refresh token is revoked."),
             **error_responses(
                 400, 401, d400="The refresh token is not valid or belongs to someone else."
             ),
@@ -92,12 +92,9 @@ class LogoutView(APIView):
                 raise TokenError("not yours")
             token.blacklist()
         except TokenError:
-            return error_response(
-                "This refresh token is not valid.",
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="token_not_valid",
-                fields={"refresh": ["This refresh token is not valid."]},
-            )
+            raise ServiceError(
+                "This refresh token is not valid.", field="refresh", code="token_not_valid"
+            ) from None
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
@@ -107,19 +104,10 @@ class MeView(APIView):
     @extend_schema(
         tags=["account"],
         summary="The current user and their organizations",
-        responses={200: api_schema.MeResponseSerializer, **error_responses(401)},
+        responses={200: MeResponseSerializer, **error_responses(401)},
     )
     def get(self, request):
-        user = request.user
-        return Response(
-            {
-                "id": user.pk,
-                "email": user.email,
-                "organizations": [
-                    organization_block(m) for m in selectors.memberships_for_user(user)
-                ],
-            }
-        )
+        return Response(MeResponseSerializer(request.user).data)
 
 
 class InvitationCreateView(APIView):
@@ -131,7 +119,7 @@ class InvitationCreateView(APIView):
         parameters=[ORGANIZATION_PARAMETER],
         request=InvitationCreateSerializer,
         responses={
-            201: api_schema.InvitationCreatedSerializer,
+            201: InvitationCreatedSerializer,
             **error_responses(*ORGANIZATION_ERRORS),
         },
     )
@@ -142,14 +130,7 @@ class InvitationCreateView(APIView):
             actor=api_membership(request), ip=client_ip(request), **serializer.validated_data
         )
         return Response(
-            {
-                "id": invitation.pk,
-                "email": invitation.email,
-                "role": invitation.role,
-                "token": token,
-                "expires_at": invitation.expires_at,
-                "accept_url": services.invitation_accept_url(token),
-            },
+            InvitationCreatedSerializer(invitation, context={"token": token}).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -162,7 +143,7 @@ class InvitationAcceptView(APIView):
         summary="Accept an invitation sent to the current user's email",
         request=InvitationAcceptSerializer,
         responses={
-            200: api_schema.InvitationAcceptedSerializer,
+            200: InvitationAcceptedSerializer,
             **error_responses(
                 400,
                 401,
@@ -177,7 +158,7 @@ class InvitationAcceptView(APIView):
         membership = services.invitation_accept(
             token=serializer.validated_data["token"], user=request.user, ip=client_ip(request)
         )
-        return Response({"organization": organization_block(membership)})
+        return Response(InvitationAcceptedSerializer(membership).data)
 
 
 class MemberListView(APIView):
@@ -199,9 +180,12 @@ class MemberDetailView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
 
     def _target(self, request, member_id):
-        return selectors.organization_member(
+        target = selectors.organization_member(
             membership=api_membership(request), member_id=member_id
         )
+        if target is None:
+            raise NotFound(MEMBER_NOT_FOUND)
+        return target
 
     @extend_schema(
         tags=["organization"],
@@ -223,8 +207,6 @@ class MemberDetailView(APIView):
         # Who may change which role is the service's rule (members get 403 from it).
         actor = api_membership(request)
         target = self._target(request, member_id)
-        if target is None:
-            return error_response("Member not found.", status_code=404, code="not_found")
         serializer = MemberRoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.membership_change_role(
@@ -240,7 +222,7 @@ class MemberDetailView(APIView):
         summary="Remove a member, or leave (a member's own id)",
         parameters=[ORGANIZATION_PARAMETER],
         responses={
-            204: api_schema.NO_CONTENT,
+            204: NO_CONTENT,
             **error_responses(
                 *ORGANIZATION_ERRORS,
                 d400="The last owner cannot leave, or several organizations and no "
@@ -252,16 +234,10 @@ class MemberDetailView(APIView):
     )
     def delete(self, request, member_id):
         target = self._target(request, member_id)
-        if target is None:
-            return error_response("Member not found.", status_code=404, code="not_found")
         services.membership_remove(
             actor=api_membership(request), membership=target, ip=client_ip(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class PingSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
 
 
 class PingView(APIView):
@@ -276,4 +252,4 @@ class PingView(APIView):
         responses={200: PingSerializer, **error_responses(401)},
     )
     def get(self, request):
-        return Response({"ok": True})
+        return Response(PingSerializer(request.user).data)

@@ -1,6 +1,9 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from common.serializer_fields import StrictCharField, StrictChoiceField
+from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
+from organizations import selectors, services
 from organizations.models import Membership, Role
 
 
@@ -55,11 +58,114 @@ class MemberSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "role", "joined_at"]
 
 
-def organization_block(membership: Membership) -> dict:
-    organization = membership.organization
-    return {
-        "id": organization.pk,
-        "name": organization.name,
-        "slug": organization.slug,
-        "role": membership.role,
-    }
+# --- request shapes documented apart --------------------------------------------------------
+
+
+class RegisterNewOrganizationSerializer(RegisterSerializer):
+    """Create an account and a new organization, as its owner."""
+
+    organization_name = StrictCharField(max_length=120)
+    invitation_token = None
+
+
+class RegisterByInvitationSerializer(RegisterSerializer):
+    """Create an account by accepting an invitation sent to `email`."""
+
+    organization_name = None
+    invitation_token = StrictCharField(max_length=128)
+
+
+# RegisterSerializer accepts exactly one of organization_name and invitation_token.
+REGISTER_REQUEST = PolymorphicProxySerializer(
+    component_name="Register",
+    serializers=[RegisterNewOrganizationSerializer, RegisterByInvitationSerializer],
+    resource_type_field_name=None,
+)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class OrganizationBlockSerializer(serializers.Serializer):
+    """An organization and the user's role in it."""
+
+    # Renders a Membership.
+
+    id = serializers.IntegerField(source="organization.pk")
+    name = serializers.CharField(source="organization.name")
+    slug = serializers.SlugField(
+        source="organization.slug", help_text="Send it as the `X-Organization` header."
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class UserBlockSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    email = serializers.EmailField()
+
+
+class RegisteredSerializer(serializers.Serializer):
+    """The new account, its organization and its tokens."""
+
+    # Renders the new Membership; the context holds the refresh token.
+
+    user = UserBlockSerializer()
+    organization = OrganizationBlockSerializer(source="*")
+    access = ComputedField(help_text="Access token (JWT): `Authorization: Bearer …`.")
+    refresh = ComputedField(help_text="Refresh token for `/api/auth/token/refresh`.")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_access(self, membership) -> str:
+        return str(self.context["refresh_token"].access_token)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_refresh(self, membership) -> str:
+        return str(self.context["refresh_token"])
+
+
+class MeResponseSerializer(serializers.Serializer):
+    """The current user and their organizations."""
+
+    id = serializers.IntegerField(source="pk")
+    email = serializers.EmailField()
+    organizations = ComputedField()
+
+    @extend_schema_field(OrganizationBlockSerializer(many=True))
+    def get_organizations(self, user) -> list:
+        memberships = selectors.memberships_for_user(user)
+        return OrganizationBlockSerializer(memberships, many=True).data
+
+
+class InvitationCreatedSerializer(serializers.Serializer):
+    """The invitation just sent."""
+
+    # Renders an Invitation; the context holds its one-time token (only its hash is stored).
+
+    id = serializers.IntegerField(source="pk")
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER])
+    token = ComputedField(help_text="Shown only once; also sent by email.")
+    expires_at = serializers.DateTimeField()
+    accept_url = ComputedField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_token(self, invitation) -> str:
+        return self.context["token"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_accept_url(self, invitation) -> str:
+        return services.invitation_accept_url(self.context["token"])
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    """The organization just joined."""
+
+    organization = OrganizationBlockSerializer(source="*")
+
+
+class PingSerializer(serializers.Serializer):
+    ok = ComputedField()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_ok(self, user) -> bool:
+        return True

@@ -3,8 +3,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api_schema import field_errors
-from common.credentials import ComputedField, SavedMixin, StoredSettingsSerializer
-from common.serializer_fields import OptionalSecretField, StrictCharField, django_validator
+from common.credentials import SavedMixin, StoredSettingsSerializer
+from common.serializer_fields import (
+    ComputedField,
+    OptionalSecretField,
+    StrictCharField,
+    django_validator,
+)
 from common.validators import validate_graph_id
 from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
 
@@ -30,8 +35,9 @@ class WhatsAppConfigInputSerializer(serializers.Serializer):
 
 class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     """The organization's WhatsApp settings, the token masked. When `configured` is false only
-    the first four properties are present, all null. The context's `can_manage` says whether
-    the webhook verify token is shown."""
+    the first four properties are present, all null."""
+
+    # The context's `can_manage` says whether the webhook verify token is shown.
 
     summary_fields = ("phone_number_id", "business_account_id", "access_token_masked")
     omitted_when_null = ("token_message", "webhook_verify_token")
@@ -93,7 +99,7 @@ class WhatsAppFailureSerializer(serializers.Serializer):
 
 
 class WhatsAppTestPassedSerializer(serializers.Serializer):
-    """Meta accepted the credentials (renders a graph.PhoneNumberInfo)."""
+    """Meta accepted the credentials: the number's details."""
 
     success = ComputedField()
     display_phone_number = serializers.CharField()
@@ -106,7 +112,7 @@ class WhatsAppTestPassedSerializer(serializers.Serializer):
 
 
 class WhatsAppTestFailedSerializer(serializers.Serializer):
-    """Meta refused the credentials (renders a services.VerificationFailed)."""
+    """Meta refused the credentials."""
 
     def get_fields(self):
         return {

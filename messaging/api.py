@@ -1,6 +1,7 @@
 """JSON API for drafting and sending messages, the sent-messages history and usage."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -90,6 +91,18 @@ class MessagePagination(PageNumberPagination):
     max_page_size = 100
     page_query_description = "From 1."
     page_size_query_description = "20 by default, 100 max."
+
+
+# For views paginating by hand (a ListAPIView gets them from its pagination_class).
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        description=getattr(MessagePagination, f"{name}_query_description"),
+    )
+    for name in ("page", "page_size")
+]
 
 
 class MessageListView(ListAPIView):

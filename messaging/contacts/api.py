@@ -13,8 +13,7 @@ from rest_framework.views import APIView
 from common.api_errors import error_response, service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.errors import ServiceError
-from messaging.api import MessagePagination
-from messaging.api_schema import PAGE_PARAMETERS
+from messaging.api import PAGE_PARAMETERS, MessagePagination
 from messaging.contacts import csv_io, selectors, services
 from messaging.contacts.serializers import (
     ContactGroupInputSerializer,

@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.health import healthz
 
+admin.site.site_header = "Church Messaging administration"
+admin.site.site_title = "Church Messaging administration"
+admin.site.index_title = "Organizations, members, credentials and messages"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -1,9 +1,17 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 
-from organizations import audit
-from organizations.models import AuditEvent, Invitation, Membership, Organization, User
+from common.errors import ServiceError
+from organizations import audit, services
+from organizations.models import AuditEvent, Invitation, Membership, Organization, Role, User
+from organizations.request_context import client_ip
 
 
 class EmailUserCreationForm(UserCreationForm):
@@ -36,12 +44,53 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    # Deleting a user ends their memberships: through the services, so an organization keeps
+    # an owner and each removal is audited.
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for user in objs:
+            for membership in user.memberships.filter(role=Role.OWNER).select_related(
+                "organization"
+            ):
+                others = Membership.objects.filter(
+                    organization=membership.organization, role=Role.OWNER
+                ).exclude(pk=membership.pk)
+                if not others.exists():
+                    protected.append(
+                        f"{user.email} is the only owner of {membership.organization.name}: "
+                        "make someone else its owner first"
+                    )
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, User.objects.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            for membership in user.memberships.select_related("organization", "user"):
+                services.membership_remove_by_staff(
+                    staff=request.user, membership=membership, ip=client_ip(request)
+                )
+        super().delete_queryset(request, queryset)
+
 
 class MembershipInline(admin.TabularInline):
+    """Read-only here: membership changes go through the Memberships page of the admin, which
+    applies the same rules as the API (an organization keeps an owner; every change audited)."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
-    readonly_fields = ["joined_at"]
+    fields = ["user", "role", "joined_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Organization)
@@ -52,12 +101,97 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """Saves through the services: the rules are checked, the change is written and audited
+    in one step, and a refusal (the last owner) shows as a form error."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "organization", "role"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            if self.instance.pk is None:
+                self.saved = services.membership_add_by_staff(
+                    staff=self.request.user,
+                    organization=self.cleaned_data["organization"],
+                    user=self.cleaned_data["user"],
+                    role=self.cleaned_data["role"],
+                    ip=client_ip(self.request),
+                )
+            else:
+                self.saved = services.membership_change_role_by_staff(
+                    staff=self.request.user,
+                    membership=Membership.objects.get(pk=self.instance.pk),
+                    role=self.cleaned_data["role"],
+                    ip=client_ip(self.request),
+                )
+        except ServiceError as exc:
+            field = exc.field if exc.field in self.fields else None
+            self.add_error(field, exc.message)
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "organization", "role", "joined_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
     autocomplete_fields = ["user", "organization"]
+    actions = ["remove_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who and where are fixed once the membership exists: only the role changes.
+        return ["user", "organization", "joined_at"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        return type(form_class.__name__, (form_class,), {"request": request})
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would bypass the services
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        # The service in the form already wrote (and audited) it; the admin only needs the row.
+        obj.pk, obj.joined_at, obj.role = form.saved.pk, form.saved.joined_at, form.saved.role
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method == "POST":
+            membership = self.get_object(request, unquote(object_id))
+            if membership is not None and self.has_delete_permission(request, membership):
+                removed = self._remove(request, membership)
+                url = "admin:organizations_membership_changelist"
+                if not removed:
+                    url = "admin:organizations_membership_change"
+                    return redirect(reverse(url, args=[membership.pk]))
+                return redirect(reverse(url))
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description="Remove the selected members from their organizations")
+    def remove_selected(self, request, queryset):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        for membership in queryset.select_related("user", "organization"):
+            self._remove(request, membership)
+
+    def _remove(self, request, membership: Membership) -> bool:
+        label = f"{membership.user.email} from {membership.organization.name}"
+        try:
+            with transaction.atomic():  # the admin's log entry goes only with the removal
+                self.log_deletions(request, [membership])
+                services.membership_remove_by_staff(
+                    staff=request.user, membership=membership, ip=client_ip(request)
+                )
+        except ServiceError as exc:
+            self.message_user(request, f"Did not remove {label}: {exc.message}", messages.ERROR)
+            return False
+        self.message_user(request, f"Removed {label}.", messages.SUCCESS)
+        return True
 
 
 @admin.register(Invitation)

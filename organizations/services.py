@@ -268,6 +268,19 @@ def _owner_count(organization: Organization) -> int:
     return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
 
 
+def _keeps_an_owner(membership: Membership, *, new_role: str | None) -> None:
+    """Raises last_owner when `membership` is the organization's only owner and would stop
+    being one (new_role None: removed). Call with the owners locked."""
+    if membership.role != Role.OWNER or new_role == Role.OWNER:
+        return
+    if _owner_count(membership.organization) <= 1:
+        raise ServiceError(
+            "An organization needs at least one owner. Make someone else an owner first.",
+            field="role" if new_role else None,
+            code="last_owner",
+        )
+
+
 def _check_may_manage(actor: Membership, target: Membership) -> None:
     if target.organization_id != actor.organization_id:
         raise NotAllowed("That member belongs to another organization.")
@@ -291,16 +304,7 @@ def membership_change_role(
     _check_may_manage(actor, membership)
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise NotAllowed("Only an owner can make someone an owner.")
-    if (
-        membership.role == Role.OWNER
-        and role != Role.OWNER
-        and _owner_count(membership.organization) <= 1
-    ):
-        raise ServiceError(
-            "An organization needs at least one owner. Make someone else an owner first.",
-            field="role",
-            code="last_owner",
-        )
+    _keeps_an_owner(membership, new_role=role)
     previous = membership.role
     if previous != role:
         membership.role = role
@@ -321,11 +325,7 @@ def membership_remove(*, actor: Membership, membership: Membership, ip: str | No
     """Removes a member, or lets a member leave when actor is that member."""
     _lock_owners_and_reload(actor, membership)
     _check_may_manage(actor, membership)
-    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
-        raise ServiceError(
-            "An organization needs at least one owner. Make someone else an owner first.",
-            code="last_owner",
-        )
+    _keeps_an_owner(membership, new_role=None)
     email = membership.user.email
     action = audit.MEMBERSHIP_LEFT if actor.pk == membership.pk else audit.MEMBERSHIP_REMOVED
     membership.delete()
@@ -336,6 +336,98 @@ def membership_remove(*, actor: Membership, membership: Membership, ip: str | No
         target=email,
         ip=ip,
         metadata={"role": membership.role},
+    )
+
+
+# -- Staff in the Django admin: the same rules (an organization keeps an owner), audited. -----
+# Staff act from outside the organization, so they need no membership in it; the audit rows
+# name them as the actor and say the change came from the admin.
+
+
+def _require_staff(staff: User) -> None:
+    if not (staff.is_authenticated and staff.is_active and staff.is_staff):
+        raise NotAllowed("Only staff can change memberships from the admin.")
+
+
+def _lock_owners_of(organization_id) -> None:
+    list(
+        Membership.objects.select_for_update().filter(
+            organization_id=organization_id, role=Role.OWNER
+        )
+    )
+
+
+@transaction.atomic
+def membership_add_by_staff(
+    *, staff: User, organization: Organization, user: User, role: str, ip: str | None = None
+) -> Membership:
+    _require_staff(staff)
+    if role not in Role.values:
+        raise ServiceError("Choose owner, admin or member.", field="role")
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ServiceError(
+            f"{user.email} is already a member of {organization.name}.",
+            field="user",
+            code="already_member",
+        )
+    membership = Membership.objects.create(user=user, organization=organization, role=role)
+    audit_record(
+        organization=organization,
+        actor=staff,
+        action="membership.added",
+        target=user.email,
+        ip=ip,
+        metadata={"role": role, "via": "admin"},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_change_role_by_staff(
+    *, staff: User, membership: Membership, role: str, ip: str | None = None
+) -> Membership:
+    _require_staff(staff)
+    if role not in Role.values:
+        raise ServiceError("Choose owner, admin or member.", field="role")
+    _lock_owners_of(membership.organization_id)
+    try:
+        membership.refresh_from_db()
+    except Membership.DoesNotExist:
+        raise ServiceError("That membership no longer exists.", code="not_found") from None
+    _keeps_an_owner(membership, new_role=role)
+    previous = membership.role
+    if previous != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(
+            organization=membership.organization,
+            actor=staff,
+            action="membership.role_changed",
+            target=membership.user.email,
+            ip=ip,
+            metadata={"from": previous, "to": role, "via": "admin"},
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_remove_by_staff(*, staff: User, membership: Membership, ip: str | None = None):
+    _require_staff(staff)
+    _lock_owners_of(membership.organization_id)
+    try:
+        membership.refresh_from_db()
+    except Membership.DoesNotExist:
+        raise ServiceError("That membership no longer exists.", code="not_found") from None
+    _keeps_an_owner(membership, new_role=None)
+    email, role, organization = membership.user.email, membership.role, membership.organization
+    membership.delete()
+    audit_record(
+        organization=organization,
+        actor=staff,
+        action="membership.removed",
+        target=email,
+        ip=ip,
+        metadata={"role": role, "via": "admin"},
     )
 
 

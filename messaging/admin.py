@@ -1,0 +1,58 @@
+from django.contrib import admin
+
+from aiconfig.providers import PROVIDERS
+from messaging.models import MessageRecord
+
+
+@admin.register(MessageRecord)
+class MessageRecordAdmin(admin.ModelAdmin):
+    """Read-only: the record of what was drafted and sent is history, not something to edit."""
+
+    list_display = ["created_at", "organization", "kind", "outcome", "recipient", "user"]
+    list_filter = ["kind", "ok", "status"]
+    list_select_related = ["organization", "user"]
+    search_fields = ["organization__name", "organization__slug", "to", "message_id"]
+    date_hierarchy = "created_at"
+    fields = [
+        "organization",
+        "user",
+        "created_at",
+        "kind",
+        "outcome",
+        "provider_label",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "phone_number_id",
+        "recipient",
+        "text",
+        "message_id",
+        "status_updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Outcome")
+    def outcome(self, obj: MessageRecord) -> str:
+        if obj.kind == "draft":
+            return "Drafted" if obj.ok else f"Failed ({obj.error_code or 'error'})"
+        label = obj.get_status_display() or ("Sent" if obj.ok else "Not sent")
+        code = obj.error_code or obj.status_error_code
+        return f"{label} ({code})" if code and obj.status in ("failed", "rejected") else label
+
+    @admin.display(description="To")
+    def recipient(self, obj: MessageRecord) -> str:
+        return f"+{obj.to}" if obj.to else "—"
+
+    @admin.display(description="AI provider")
+    def provider_label(self, obj: MessageRecord) -> str:
+        spec = PROVIDERS.get(obj.provider)
+        return spec.label if spec else (obj.provider or "—")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

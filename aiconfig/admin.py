@@ -3,7 +3,12 @@ from django.contrib import admin, messages
 
 from aiconfig import clients, services
 from aiconfig.models import AIConfig
-from aiconfig.providers import base_url_problem, default_model_for, provider_choices
+from aiconfig.providers import (
+    base_url_problem,
+    default_model_for,
+    provider_choices,
+    provider_label,
+)
 from aiconfig.serializers import API_KEY_MAX_LENGTH
 from common.form_fields import SecretFormField
 from common.validators import validate_base_url, validate_model_name
@@ -83,7 +88,7 @@ class AIConfigAdmin(admin.ModelAdmin):
     form = AIConfigAdminForm
     list_display = [
         "organization",
-        "provider",
+        "provider_name",
         "model",
         "masked_key",
         "last_test_ok",
@@ -107,6 +112,10 @@ class AIConfigAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A stored key stays with its organization: it cannot be moved to another one.
         return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
+    @admin.display(description="Provider", ordering="provider")
+    def provider_name(self, obj):
+        return provider_label(obj.provider)
 
     @admin.display(description="API key")
     def masked_key(self, obj):

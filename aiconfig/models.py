@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from aiconfig.providers import provider_label
 from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secret
 from organizations.models import Organization
 
@@ -29,7 +30,7 @@ class AIConfig(models.Model):
         verbose_name = "AI configuration"
 
     def __str__(self):
-        return f"{self.organization} · {self.provider}"
+        return f"{self.organization} · {provider_label(self.provider)}"
 
     @property
     def key_unreadable(self) -> bool:

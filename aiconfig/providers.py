@@ -171,3 +171,9 @@ def base_url_for(provider_id: str, custom_base_url: str | None = None) -> tuple[
     if base_url_problem(provider_id, custom_base_url):
         raise ValueError(BASE_URL_REQUIRED)
     return custom_base_url.strip().rstrip("/"), True
+
+
+def provider_label(provider_id: str) -> str:
+    """What pages call a provider: "openai" -> "OpenAI (ChatGPT)" (an unknown id as it is)."""
+    spec = PROVIDERS.get(provider_id)
+    return spec.label if spec else provider_id

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from aiconfig.providers import PROVIDERS
+from aiconfig.providers import provider_label
 from messaging.models import MessageRecord
 
 
@@ -45,8 +45,7 @@ class MessageRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="AI provider")
     def provider_label(self, obj: MessageRecord) -> str:
-        spec = PROVIDERS.get(obj.provider)
-        return spec.label if spec else (obj.provider or "—")
+        return provider_label(obj.provider) if obj.provider else "—"
 
     def has_add_permission(self, request):
         return False

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from aiconfig.providers import provider_label
 from aiconfig.selectors import ai_config_for
 from common.throttles import message_wait, too_many_message
 from messaging import services as message_services
@@ -48,7 +49,10 @@ def composer(request):
             send_form = SendForm(
                 initial={"text": generation.text, "to": request.POST.get("to", "")}
             )
-            draft_notice = f"Drafted by {provider} ({generation.model}). Edit it before sending."
+            draft_notice = (
+                f"Drafted by {provider_label(provider)} ({generation.model}). "
+                "Edit it before sending."
+            )
     elif action == "send":
         # Unbound: the prompt only rides along, it is not checked when sending.
         draft_form = DraftForm(

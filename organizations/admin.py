@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from common.errors import ServiceError
 from organizations import audit, services
+from organizations.activity import describe
 from organizations.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from organizations.request_context import client_ip
 
@@ -234,14 +235,24 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor", "what", "target", "ip"]
+    list_display = ["created_at", "organization", "what_happened", "ip"]
     list_filter = [AuditActionFilter]
     search_fields = ["action", "target", "organization__name", "actor__email"]
-    readonly_fields = ["organization", "actor", "action", "target", "ip", "created_at", "metadata"]
+    readonly_fields = [
+        "what_happened",
+        "organization",
+        "actor",
+        "action",
+        "target",
+        "ip",
+        "created_at",
+        "metadata",
+    ]
+    list_select_related = ["organization", "actor"]
 
-    @admin.display(description="What", ordering="action")
-    def what(self, event):
-        return event.action_label
+    @admin.display(description="What happened")
+    def what_happened(self, obj):
+        return describe(obj)
 
     def has_add_permission(self, request):
         return False

@@ -4,6 +4,7 @@ the Activity page and the admin describe them. Stored values: never rename one, 
 ORGANIZATION_CREATED = "organization.created"
 INVITATION_CREATED = "invitation.created"
 INVITATION_ACCEPTED = "invitation.accepted"
+MEMBERSHIP_ADDED = "membership.added"  # by staff, in the admin
 MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
 MEMBERSHIP_REMOVED = "membership.removed"
 MEMBERSHIP_LEFT = "membership.left"
@@ -14,11 +15,13 @@ WHATSAPP_CONFIG_CREATED = "whatsapp_config.created"
 WHATSAPP_CONFIG_UPDATED = "whatsapp_config.updated"
 WHATSAPP_CONFIG_DELETED = "whatsapp_config.deleted"
 
-# What each action did, in words (the Activity page, the admin's list and filter).
+# What each action did, in a few words (the admin's filter). The Activity page tells each event
+# as a whole sentence (organizations/activity.py and each app's activity.py).
 ACTION_LABELS: dict[str, str] = {
     ORGANIZATION_CREATED: "Organization created",
     INVITATION_CREATED: "Invitation sent",
     INVITATION_ACCEPTED: "Invitation accepted",
+    MEMBERSHIP_ADDED: "Member added",
     MEMBERSHIP_ROLE_CHANGED: "Member's role changed",
     MEMBERSHIP_REMOVED: "Member removed",
     MEMBERSHIP_LEFT: "Member left",

@@ -374,7 +374,7 @@ def membership_add_by_staff(
     audit_record(
         organization=organization,
         actor=staff,
-        action="membership.added",
+        action=audit.MEMBERSHIP_ADDED,
         target=user.email,
         ip=ip,
         metadata={"role": role, "via": "admin"},
@@ -402,7 +402,7 @@ def membership_change_role_by_staff(
         audit_record(
             organization=membership.organization,
             actor=staff,
-            action="membership.role_changed",
+            action=audit.MEMBERSHIP_ROLE_CHANGED,
             target=membership.user.email,
             ip=ip,
             metadata={"from": previous, "to": role, "via": "admin"},
@@ -424,7 +424,7 @@ def membership_remove_by_staff(*, staff: User, membership: Membership, ip: str |
     audit_record(
         organization=organization,
         actor=staff,
-        action="membership.removed",
+        action=audit.MEMBERSHIP_REMOVED,
         target=email,
         ip=ip,
         metadata={"role": role, "via": "admin"},

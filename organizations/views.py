@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from common.errors import ServiceError
 from organizations import selectors, services
+from organizations.activity import describe
 from organizations.forms import (
     InvitationForm,
     InvitedRegisterForm,
@@ -212,4 +213,5 @@ def member_remove(request, member_id):
 def activity(request):
     events = selectors.organization_activity(membership=request.membership)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "organizations/activity.html", {"page": page})
+    entries = [(event, describe(event)) for event in page]
+    return render(request, "organizations/activity.html", {"page": page, "entries": entries})

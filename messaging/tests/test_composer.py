@@ -48,7 +48,7 @@ def test_it_drafts_into_an_editable_text_area(configured, fake_providers):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Drafted by anthropic" in html
+    assert "Drafted by Anthropic (Claude)" in html
     assert '<textarea name="text"' in html and ">\nOK</textarea>" in html
     assert VALID_KEYS["anthropic"] not in html
 
@@ -98,7 +98,7 @@ def test_it_warns_when_the_last_key_test_failed(configured):
 
     AIConfig.objects.update(last_test_ok=False, last_error_code="insufficient_quota")
     html = client_for(configured.member).get("/messages/").content.decode()
-    assert "The last check of the AI key failed (insufficient_quota)" in html
+    assert "The last check of the AI key failed: no credit or quota left." in html
 
 
 def test_it_shows_only_this_organizations_history(configured, fake_graph):

@@ -28,7 +28,7 @@ def test_it_tests_a_key_from_the_page_and_saves_nothing(team, fake_providers):
     response = submit(team.owner, "test")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "✅ API key is valid" in html
+    assert "API key is valid" in html and 'class="icon icon-ok"' in html
     assert "“OK”" in html
     assert '<option value="gemini-2.5-flash">' in html  # the tested model list is offered
     assert KEY not in html
@@ -38,7 +38,7 @@ def test_it_tests_a_key_from_the_page_and_saves_nothing(team, fake_providers):
 def test_it_shows_the_classified_failure_on_the_page(team, fake_providers):
     fake_providers.set_scenario("gemini", "no_credit")
     html = submit(team.owner, "test").content.decode()
-    assert "❌" in html
+    assert 'class="icon icon-fail"' in html
     assert KEY not in html
 
 

@@ -27,3 +27,18 @@ document.addEventListener("submit", function (event) {
   provider.addEventListener("change", sync);
   sync();
 })();
+
+// Times: the page says them in UTC; show them in the viewer's own time zone instead.
+(function () {
+  if (!window.Intl || !Intl.DateTimeFormat) { return; }
+  var format = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  document.querySelectorAll("time[data-local]").forEach(function (node) {
+    var moment = new Date(node.getAttribute("datetime"));
+    if (isNaN(moment)) { return; }
+    node.title = node.textContent;  // the UTC time stays one hover away
+    node.textContent = format.format(moment);
+  });
+})();

@@ -1,0 +1,251 @@
+"""Every page fits a 390 px phone and a 1280 px laptop: nothing makes the page scroll sideways
+(wide tables scroll inside their own container or lay out as cards), with realistic, long data.
+
+ADDING A PAGE: append a LayoutPage to PAGES below (its path, who opens it; the path may use the
+names that `seed` returns, like "{invitation_token}"), and give `seed` the data it needs. That
+is all: the one test below checks it at both widths.
+
+Set E2E_SCREENSHOTS=1 to keep a full-page screenshot of each page and width in
+$E2E_ARTIFACTS/layout/ (to look at them).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from aiconfig.models import AIConfig
+from conftest import PASSWORD
+from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.providers import VALID_KEYS
+from e2e.conftest import ARTIFACTS
+from messaging.models import MessageKind, MessageRecord, SendStatus
+from organizations import services
+from organizations.models import Membership, Organization, Role, User
+from organizations.page_context import SESSION_KEY
+from whatsapp.models import WhatsAppConfig
+
+pytestmark = pytest.mark.e2e
+
+WIDTHS = (390, 1280)
+SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS") == "1"
+
+
+@dataclass(frozen=True)
+class LayoutPage:
+    path: str  # may use the names seed() returns: "/invitations/{invitation_token}/"
+    who: str  # "anonymous", "owner", "member" (no rights to manage) or "superuser"
+    expect_status: int = 200
+
+
+# Every page of the app. Append yours (see the module docstring).
+PAGES = [
+    LayoutPage("/accounts/login/", "anonymous"),
+    LayoutPage("/accounts/register/", "anonymous"),
+    LayoutPage("/accounts/password_reset/", "anonymous"),
+    LayoutPage("/accounts/password_reset/done/", "anonymous"),
+    LayoutPage("/accounts/reset/{reset_uid}/{reset_token}/", "anonymous"),
+    LayoutPage("/accounts/reset/done/", "anonymous"),
+    LayoutPage("/invitations/{invitation_token}/", "anonymous"),
+    LayoutPage("/invitations/{invitation_token}/", "outsider"),
+    LayoutPage("/invitations/no-such-invitation/", "anonymous", 404),
+    LayoutPage("/no-such-page/", "anonymous", 404),
+    LayoutPage("/", "owner"),
+    LayoutPage("/settings/", "owner"),
+    LayoutPage("/settings/", "member"),
+    LayoutPage("/settings/ai/remove/", "owner"),
+    LayoutPage("/settings/whatsapp/remove/", "owner"),
+    LayoutPage("/messages/", "owner"),
+    LayoutPage("/messages/", "member"),
+    LayoutPage("/organization/members/", "owner"),
+    LayoutPage("/organization/members/", "member"),
+    LayoutPage("/organization/activity/", "owner"),
+    LayoutPage("/organization/activity/", "member", 403),
+    LayoutPage("/organization/new/", "owner"),
+    LayoutPage("/admin/", "superuser"),
+    LayoutPage("/admin/organizations/membership/", "superuser"),
+    LayoutPage("/admin/organizations/auditevent/", "superuser"),
+    LayoutPage("/admin/messaging/messagerecord/", "superuser"),
+]
+
+LONG_TEXT = (
+    "Dear friends, our Christmas Eve candlelight service starts at 7 pm in the main hall. "
+    "Bring your family and neighbours; children's choir at 6:30, hot chocolate afterwards. "
+    "https://newlife.example.org/christmas-eve-candlelight-service-2026-programme-and-directions"
+)
+
+
+def seed() -> dict[str, str]:
+    """One church with long names and every kind of row its pages show; returns the values
+    that page paths may use."""
+    owner = User.objects.create_user(
+        email="pastor.maximilian.oduya-fitzgerald@new-life-community-church.example.org",
+        password=PASSWORD,
+    )
+    org = services.organization_create(
+        name="New Life Community Church of the Greater Metropolitan Area", owner=owner
+    )
+    owner_membership = Membership.objects.get(user=owner, organization=org)
+    member = User.objects.create_user(email="choir@newlife.example.org", password=PASSWORD)
+    Membership.objects.create(user=member, organization=org, role=Role.MEMBER)
+    second = Organization.objects.create(name="Hope Chapel", slug="hope-chapel")
+    Membership.objects.create(user=owner, organization=second, role=Role.ADMIN)
+    User.objects.create_superuser(email="root@example.org", password=PASSWORD)
+    outsider = User.objects.create_user(email="visitor@example.org", password=PASSWORD)
+
+    for i in range(3):
+        services.invitation_create(
+            actor=owner_membership,
+            email=f"volunteer.with.a.rather.long.address.{i}@new-life-community-church.example.org",
+            role=Role.ADMIN,
+        )
+    _, invitation_token = services.invitation_create(
+        actor=owner_membership, email=outsider.email, role=Role.MEMBER
+    )
+    services.membership_change_role(
+        actor=owner_membership, membership=Membership.objects.get(user=member), role=Role.ADMIN
+    )
+    services.membership_change_role(
+        actor=owner_membership, membership=Membership.objects.get(user=member), role=Role.MEMBER
+    )
+
+    AIConfig.objects.create(
+        organization=org,
+        provider="custom",
+        api_key=VALID_KEYS["custom"],
+        model="qwen2.5:7b-instruct-q4_K_M-with-a-very-long-model-name",
+        base_url="https://llm.internal.new-life-community-church.example.org/openai/compatible/v1",
+        last_tested_at=timezone.now(),
+        last_test_ok=False,
+        last_error_code="insufficient_quota",
+    )
+    WhatsAppConfig.objects.create(
+        organization=org,
+        phone_number_id=PHONE_NUMBER_ID,
+        business_account_id=WABA_ID,
+        access_token=VALID_TOKEN,
+        app_secret="app-secret-0123456789abcdef",
+        display_phone_number="+1 555-096-7852",
+        verified_name="New Life Community Church of the Greater Metropolitan Area",
+        last_verified_at=timezone.now(),
+    )
+    statuses = [
+        (True, SendStatus.READ, ""),
+        (True, SendStatus.DELIVERED, ""),
+        (False, SendStatus.REJECTED, "outside_window"),
+        (True, SendStatus.FAILED, ""),
+    ]
+    for i, (ok, status, error_code) in enumerate(statuses):
+        record = MessageRecord.objects.create(
+            organization=org,
+            user=owner,
+            kind=MessageKind.SEND,
+            ok=ok,
+            error_code=error_code,
+            to="447700900123",
+            text=LONG_TEXT,
+            message_id=f"wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTc{i}",
+            status=status,
+            status_error_code=131026 if status == SendStatus.FAILED else None,
+        )
+        MessageRecord.objects.filter(pk=record.pk).update(
+            created_at=timezone.now() - timedelta(hours=i)
+        )
+    MessageRecord.objects.create(
+        organization=org,
+        user=owner,
+        kind=MessageKind.DRAFT,
+        ok=True,
+        provider="custom",
+        model="qwen2.5:7b",
+        input_tokens=120,
+        output_tokens=80,
+    )
+    return {
+        "owner": owner.email,
+        "member": member.email,
+        "outsider": outsider.email,
+        "superuser": "root@example.org",
+        "invitation_token": invitation_token,
+        "reset_uid": urlsafe_base64_encode(force_bytes(owner.pk)),
+        "reset_token": default_token_generator.make_token(owner),
+    }
+
+
+def log_in(context, live_server, email: str) -> None:
+    """The session cookie of a logged-in Django client, handed to the browser."""
+    client = Client()
+    user = User.objects.get(email=email)
+    client.force_login(user)
+    # Pages act for the user's longest-named organization (the hardest to fit).
+    if user.memberships.exists():
+        session = client.session
+        session[SESSION_KEY] = max(
+            (m.organization for m in user.memberships.select_related("organization")),
+            key=lambda org: len(org.name),
+        ).slug
+        session.save()
+    context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+
+
+def horizontal_overflow(page) -> int:
+    """How many pixels the page is wider than the window (> 0: it scrolls sideways)."""
+    return page.evaluate(
+        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - document.documentElement.clientWidth"
+    )
+
+
+@pytest.mark.parametrize("layout_page", PAGES, ids=[f"{p.who}:{p.path}" for p in PAGES])
+def test_it_fits_every_screen(layout_page, browser, live_server, transactional_db, request):
+    values = seed()
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        if layout_page.who != "anonymous":
+            log_in(context, live_server, values[layout_page.who])
+        page = context.new_page()
+        path = layout_page.path.format(**values)
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            response = page.goto(path)
+            assert response.status == layout_page.expect_status, path
+            if SCREENSHOTS:
+                name = request.node.callspec.id.replace("/", "_").replace(":", "-").strip("_")
+                (ARTIFACTS / "layout").mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=ARTIFACTS / "layout" / f"{name}-{width}.png", full_page=True)
+            overflow = horizontal_overflow(page)
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at {width} px"
+    finally:
+        context.close()
+
+
+def test_it_shows_times_in_the_viewers_time_zone(browser, live_server, transactional_db):
+    values = seed()
+    context = browser.new_context(base_url=live_server.url, timezone_id="America/Chicago")
+    try:
+        log_in(context, live_server, values["owner"])
+        page = context.new_page()
+        page.goto("/organization/activity/")
+        first = page.locator("time[data-local]").first
+        utc = first.get_attribute("title")
+        assert utc.endswith(" UTC")  # what the page said before the script ran
+        local = first.inner_text()
+        assert "CST" in local or "CDT" in local or "GMT-" in local, local
+    finally:
+        context.close()

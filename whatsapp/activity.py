@@ -1,0 +1,34 @@
+"""The Activity page's sentences for changes of the WhatsApp connection (registered in
+ready())."""
+
+from organizations import activity, audit
+
+
+def _number(event) -> str:
+    meta = event.metadata or {}
+    number = meta.get("display_phone_number")
+    phone_id = meta.get("phone_number_id") or event.target
+    return f"{number} (phone number ID {phone_id})" if number else f"phone number ID {phone_id}"
+
+
+def _created(event, actor):
+    token = (event.metadata or {}).get("access_token") or "—"
+    return f"{actor} connected the WhatsApp number {_number(event)} with the access token {token}"
+
+
+def _updated(event, actor):
+    meta = event.metadata or {}
+    text = f"{actor} updated the WhatsApp connection of {_number(event)}"
+    if meta.get("token_changed"):
+        text += f" with a new access token {meta.get('access_token') or '—'}"
+    return text
+
+
+def _deleted(event, actor):
+    return f"{actor} disconnected the WhatsApp number {_number(event)}"
+
+
+def register_sentences() -> None:
+    activity.register(audit.WHATSAPP_CONFIG_CREATED, _created)
+    activity.register(audit.WHATSAPP_CONFIG_UPDATED, _updated)
+    activity.register(audit.WHATSAPP_CONFIG_DELETED, _deleted)

@@ -1,27 +1,36 @@
 """JSON API for drafting and sending messages, the sent-messages history and usage."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_errors import service_error_response
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.throttles import MessageThrottle
 from messaging import services as message_services
-from messaging.selectors import monthly_usage, sent_messages
+from messaging.selectors import monthly_usage, sent_messages, templates_for
 from messaging.serializers import (
     DraftSerializer,
     GenerateSerializer,
     MessageRecordSerializer,
     SendSerializer,
     SentSerializer,
+    TemplateRefusedSerializer,
+    TemplateSerializer,
+    TemplateSubmitSerializer,
+    TemplateSyncQueuedSerializer,
     UsageSerializer,
 )
-from organizations.permissions import IsOrganizationMember
-from organizations.request_context import api_membership
+from organizations.permissions import (
+    IsManagerOrReadOnly,
+    IsOrganizationManager,
+    IsOrganizationMember,
+)
+from organizations.request_context import api_membership, client_ip
 
 
 class GenerateView(APIView):
@@ -140,3 +149,87 @@ class UsageView(APIView):
     )
     def get(self, request):
         return Response(UsageSerializer(monthly_usage(api_membership(request).organization)).data)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+class TemplateListView(APIView):
+    permission_classes = [IsAuthenticated, IsManagerOrReadOnly]
+
+    @extend_schema(
+        tags=["templates"],
+        summary="The organization's WhatsApp templates as last synced (any member)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={200: TemplateSerializer(many=True), **error_responses(*ORGANIZATION_ERRORS)},
+    )
+    def get(self, request):
+        templates = templates_for(api_membership(request).organization)
+        return Response(TemplateSerializer(templates, many=True).data)
+
+    @extend_schema(
+        tags=["templates"],
+        summary="Submit a new template to Meta for review (owners, admins)",
+        description=(
+            "Give `body` (with `{{1}}`-style or `{{first_name}}`-style variables) and `examples`, "
+            "and the server builds Meta's components; or give Meta's own `components` and "
+            "`parameter_format`. Meta's rules are checked first: at most 1,024 characters, no "
+            "variable at the very start or end."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        request=TemplateSubmitSerializer,
+        responses={
+            201: TemplateSerializer,
+            400: OpenApiResponse(
+                TemplateRefusedSerializer,
+                description="The template breaks Meta's rules, or Meta refused it.",
+            ),
+            **error_responses(
+                401,
+                403,
+                404,
+                409,
+                502,
+                d409="WhatsApp is not set up, or its stored token can no longer be read.",
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = TemplateSubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            template = message_services.template_submit(
+                membership=api_membership(request),
+                ip=client_ip(request),
+                **serializer.validated_data,
+            )
+        except message_services.TemplateRefused as exc:
+            # Other refusals become the error body in common/api_errors.py; this one also
+            # carries Meta's own reason.
+            extra = {"meta_reason": exc.detail} if exc.detail else {}
+            return service_error_response(exc, **extra)
+        return Response(TemplateSerializer(template).data, status=201)
+
+
+class TemplateSyncView(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationManager]
+
+    @extend_schema(
+        tags=["templates"],
+        summary="Queue a sync of the templates from Meta (owners, admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=None,
+        responses={
+            202: TemplateSyncQueuedSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                409,
+                d409="WhatsApp is not set up, or its stored token can no longer be read.",
+            ),
+        },
+    )
+    def post(self, request):
+        message_services.template_sync_request(
+            membership=api_membership(request), ip=client_ip(request)
+        )
+        return Response(TemplateSyncQueuedSerializer({"status": "queued"}).data, status=202)

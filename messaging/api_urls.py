@@ -22,4 +22,6 @@ urlpatterns = [
         contacts_api.ContactSettingsView.as_view(),
         name="api-contact-settings",
     ),
+    path("whatsapp/templates", api.TemplateListView.as_view(), name="api-templates"),
+    path("whatsapp/templates/sync", api.TemplateSyncView.as_view(), name="api-templates-sync"),
 ]

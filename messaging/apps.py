@@ -13,3 +13,6 @@ class MessagingConfig(AppConfig):
         events.subscribe(events.StatusUpdate, services.on_status_update)
         events.subscribe(events.InboundMessageReceived, contact_services.on_inbound_message)
         events.subscribe(events.UserPreferenceUpdate, contact_services.on_user_preference_update)
+        events.subscribe(events.TemplateStatusChanged, services.on_template_status_changed)
+        events.subscribe(events.TemplateQualityChanged, services.on_template_quality_changed)
+        events.subscribe(events.TemplateCategoryChanged, services.on_template_category_changed)

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -53,6 +54,10 @@ class MessageRecord(models.Model):
     status = models.CharField(max_length=20, choices=SendStatus, blank=True)
     status_error_code = models.IntegerField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
+    # Template sends: which template, and the values its variables were filled with.
+    template_name = models.CharField(max_length=512, blank=True)
+    template_language = models.CharField(max_length=20, blank=True)
+    template_variables = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -219,3 +224,133 @@ class PendingContactImport(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+# --- message templates ------------------------------------------------------------------------
+
+# {{1}} or {{first_name}}: the variables of a template's text.
+TEMPLATE_VARIABLE = r"\{\{\s*([a-z0-9_]+)\s*\}\}"
+
+# Meta's template statuses in words, for the pages.
+TEMPLATE_STATUS_WORDS = {
+    "APPROVED": "Approved: ready to send",
+    "PENDING": "Waiting for Meta's review",
+    "REJECTED": "Rejected by Meta",
+    "PAUSED": "Paused by Meta for low quality",
+    "DISABLED": "Disabled by Meta",
+    "IN_APPEAL": "Rejection under appeal",
+    "FLAGGED": "Flagged for low quality",
+    "PENDING_DELETION": "Being deleted",
+    "DELETED": "Deleted",
+    "ARCHIVED": "Archived",
+    "LIMIT_EXCEEDED": "Over Meta's template limit",
+    "LOCKED": "Locked by Meta",
+}
+TEMPLATE_CATEGORY_WORDS = {
+    "MARKETING": "Marketing",
+    "UTILITY": "Utility",
+    "AUTHENTICATION": "Authentication",
+}
+
+
+class MessageTemplate(models.Model):
+    """The organization's copy of one of its WhatsApp templates at Meta (one per name and
+    language). Meta is the source of truth: the sync and the template webhooks overwrite it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    meta_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=20)
+    status = models.CharField(max_length=40)
+    category = models.CharField(max_length=40, blank=True)
+    components = models.JSONField(default=list, blank=True)
+    parameter_format = models.CharField(max_length=20, default="POSITIONAL")
+    quality_score = models.CharField(max_length=40, blank=True)
+    rejected_reason = models.CharField(max_length=40, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name", "language"], name="unique_template_per_language"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "meta_id"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
+
+    def _component(self, kind: str) -> dict:
+        for component in self.components if isinstance(self.components, list) else []:
+            if isinstance(component, dict) and str(component.get("type", "")).upper() == kind:
+                return component
+        return {}
+
+    @property
+    def body(self) -> str:
+        text = self._component("BODY").get("text")
+        return text if isinstance(text, str) else ""
+
+    @property
+    def variables(self) -> list[str]:
+        """The body's variables in order of first use: names, or "1", "2"… when positional."""
+        return template_variables(self.body)
+
+    @property
+    def is_named(self) -> bool:
+        return self.parameter_format == "NAMED"
+
+    @property
+    def status_words(self) -> str:
+        return TEMPLATE_STATUS_WORDS.get(self.status, self.status.replace("_", " ").capitalize())
+
+    @property
+    def category_words(self) -> str:
+        return TEMPLATE_CATEGORY_WORDS.get(self.category, self.category.capitalize())
+
+    @property
+    def unsupported_reason(self) -> str:
+        """Why this app cannot fill the template in, or "" when it can (body variables only)."""
+        header = self._component("HEADER")
+        if header:
+            if str(header.get("format", "TEXT")).upper() != "TEXT":
+                return "Its header has an image, video or document, which this app cannot send."
+            if re.search(TEMPLATE_VARIABLE, str(header.get("text", ""))):
+                return "Its header has a variable, which this app cannot fill in."
+        for button in self._component("BUTTONS").get("buttons") or []:
+            url = button.get("url", "") if isinstance(button, dict) else ""
+            if re.search(TEMPLATE_VARIABLE, str(url)):
+                return "One of its buttons has a variable link, which this app cannot fill in."
+        return ""
+
+    @property
+    def sendable(self) -> bool:
+        return self.status == "APPROVED" and not self.unsupported_reason
+
+
+def template_variables(text: str) -> list[str]:
+    found: list[str] = []
+    for name in re.findall(TEMPLATE_VARIABLE, text or ""):
+        if name not in found:
+            found.append(name)
+    if found and all(name.isdigit() for name in found):
+        found.sort(key=int)
+    return found
+
+
+class TemplateSync(models.Model):
+    """When the organization's templates were last synced from Meta, and how it went."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Template sync of {self.organization_id}"

@@ -3,8 +3,9 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from messaging.models import MessageKind, MessageRecord, SendStatus
+from messaging.models import MessageKind, MessageRecord, MessageTemplate, SendStatus, TemplateSync
 from organizations.models import Organization
+from whatsapp.models import WhatsAppConfig
 
 
 def sent_messages(organization: Organization) -> QuerySet[MessageRecord]:
@@ -44,3 +45,25 @@ def monthly_usage(organization: Organization, now: datetime | None = None) -> di
             "output": totals["output_tokens"] or 0,
         },
     }
+
+
+def organizations_with_whatsapp() -> list[int]:
+    """Ids of the organizations whose WhatsApp number is connected."""
+    return list(
+        WhatsAppConfig.objects.order_by("organization_id").values_list("organization_id", flat=True)
+    )
+
+
+def templates_for(organization: Organization) -> QuerySet[MessageTemplate]:
+    return MessageTemplate.objects.filter(organization=organization)
+
+
+def template_named(organization: Organization, name: str, language: str):
+    """The organization's template of that name and language, or None."""
+    return MessageTemplate.objects.filter(
+        organization=organization, name=name, language=language
+    ).first()
+
+
+def template_sync_state(organization: Organization) -> TemplateSync | None:
+    return TemplateSync.objects.filter(organization=organization).first()

@@ -1,3 +1,4 @@
+import json
 import re
 
 from drf_spectacular.types import OpenApiTypes
@@ -5,9 +6,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aiconfig.providers import PROVIDERS
+from common.api_schema import field_errors
 from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
-from messaging.models import MessageRecord, SendStatus
-from messaging.services import TONES, WHATSAPP_MAX_TEXT, e164_digits
+from messaging.models import MessageRecord, MessageTemplate, SendStatus
+from messaging.services import (
+    TEMPLATE_BODY_MAX,
+    TEMPLATE_CATEGORIES,
+    TONES,
+    WHATSAPP_MAX_TEXT,
+    e164_digits,
+)
+from whatsapp import graph
 
 LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
@@ -115,3 +124,106 @@ class UsageSerializer(serializers.Serializer):
     sends = serializers.IntegerField()
     failures = serializers.IntegerField()
     tokens = TokenTotalsSerializer()
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+MAX_COMPONENTS_JSON = 64 * 1024
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    """A stored copy of one of the organization's WhatsApp templates."""
+
+    variables = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='The body\'s variables: names, or "1", "2"… for positional ones, in order.',
+    )
+    body = serializers.CharField(read_only=True, help_text="The body text with its variables.")
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["id", "name", "language", "status", "category", "variables", "body"]
+
+
+class TemplateSubmitSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=512)
+    language = StrictCharField(max_length=20)
+    category = StrictCharField(max_length=20)
+    body = StrictCharField(required=False, max_length=TEMPLATE_BODY_MAX, trim_whitespace=False)
+    examples = serializers.JSONField(
+        required=False,
+        help_text="Example values: a list in the order of the variables, or an object by name.",
+    )
+    components = serializers.JSONField(
+        required=False, help_text="Meta's own components, instead of `body`."
+    )
+    parameter_format = StrictChoiceField(choices=["POSITIONAL", "NAMED"], required=False)
+
+    def validate_name(self, value):
+        if not graph.TEMPLATE_NAME.fullmatch(value):
+            raise serializers.ValidationError(
+                "Use only lowercase letters, digits and underscores, e.g. sunday_service."
+            )
+        return value
+
+    def validate_language(self, value):
+        if not graph.TEMPLATE_LANGUAGE.fullmatch(value):
+            raise serializers.ValidationError(
+                'Use a language code such as "en_US", "es" or "pt_BR".'
+            )
+        return value
+
+    def validate_category(self, value):
+        if value.upper() not in TEMPLATE_CATEGORIES:
+            raise serializers.ValidationError("Choose MARKETING, UTILITY or AUTHENTICATION.")
+        return value.upper()
+
+    def validate_examples(self, value):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            return value
+        raise serializers.ValidationError(
+            "Give a list of texts, or an object of texts by variable name."
+        )
+
+    def validate_components(self, value):
+        if not isinstance(value, list) or not value or not all(isinstance(c, dict) for c in value):
+            raise serializers.ValidationError("Give a list of Meta's component objects.")
+        if len(json.dumps(value)) > MAX_COMPONENTS_JSON or "\\u0000" in json.dumps(value):
+            raise serializers.ValidationError("The components are too large or not valid.")
+        return value
+
+    def validate(self, attrs):
+        if ("body" in attrs) == ("components" in attrs):
+            raise serializers.ValidationError({"body": ["Give either `body` or `components`."]})
+        if "parameter_format" in attrs and "components" not in attrs:
+            attrs.pop("parameter_format")  # built from the body's variables
+        return attrs
+
+
+class TemplateSyncQueuedSerializer(serializers.Serializer):
+    """A template sync was queued."""
+
+    status = serializers.ChoiceField(
+        choices=["queued"], help_text="The sync runs in the background."
+    )
+
+
+class TemplateRefusedSerializer(serializers.Serializer):
+    """A refused template submission: our classification, and Meta's own reason when it gave
+    one. (Rendered by common.api_errors.service_error_response.)"""
+
+    def get_fields(self):
+        return {
+            "error": serializers.CharField(help_text="What went wrong and what to do."),
+            "error_code": serializers.CharField(
+                help_text="`template_exists`, `template_variable_at_edge`, `template_invalid`, "
+                "`invalid_input`, …"
+            ),
+            "fields": field_errors(),
+            "meta_reason": serializers.CharField(
+                required=False, help_text="Meta's explanation, when it gave one."
+            ),
+        }

@@ -51,6 +51,42 @@ class UserPreferenceUpdate:
     occurred_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class TemplateStatusChanged:
+    """Meta approved, rejected, paused, disabled… one of the organization's templates
+    (`message_template_status_update`). `status` is Meta's event (APPROVED, REJECTED, …)."""
+
+    organization: Organization
+    meta_id: str
+    name: str
+    language: str
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateQualityChanged:
+    """`message_template_quality_update`: the template's quality score changed."""
+
+    organization: Organization
+    meta_id: str
+    name: str
+    language: str
+    quality_score: str
+
+
+@dataclass(frozen=True)
+class TemplateCategoryChanged:
+    """`template_category_update`: Meta recategorised a template (e.g. utility to marketing)."""
+
+    organization: Organization
+    meta_id: str
+    name: str
+    language: str
+    category: str
+    previous_category: str = ""
+
+
 _handlers: dict[type, list[Callable]] = defaultdict(list)
 
 

@@ -2,6 +2,7 @@
 accepted them."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -208,7 +209,10 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise WebhookRefused(400, "body is not JSON") from None
     stored = 0
-    for value in _change_values(payload):
+    for field_name, value in _changes(payload):
+        if field_name in _TEMPLATE_FIELDS:
+            stored += _publish_template_change(config.organization, field_name, value)
+            continue
         for status in _list(value.get("statuses")):
             stored += _store_status(config.organization, status)
         names = _profile_names(value.get("contacts"))
@@ -259,16 +263,77 @@ def _publish_user_preference(organization: Organization, preference) -> int:
     return 1
 
 
-def _change_values(payload) -> list[dict]:
+def _changes(payload) -> list[tuple[str, dict]]:
+    """(field, value) of every change in a delivery; field is "" when Meta left it out."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         return []
-    values = []
+    changes_found = []
     for entry in payload["entry"]:
         changes = entry.get("changes") if isinstance(entry, dict) else None
         for change in changes if isinstance(changes, list) else []:
             if isinstance(change, dict) and isinstance(change.get("value"), dict):
-                values.append(change["value"])
-    return values
+                field_name = change.get("field")
+                changes_found.append(
+                    (field_name if isinstance(field_name, str) else "", change["value"])
+                )
+    return changes_found
+
+
+_TEMPLATE_FIELDS = frozenset(
+    {
+        "message_template_status_update",
+        "message_template_quality_update",
+        "template_category_update",
+    }
+)
+_META_CODE = re.compile(r"[A-Z_]{1,40}")
+
+
+def _meta_code(value) -> str:
+    """One of Meta's upper-case codes (APPROVED, GREEN, MARKETING…), else ""."""
+    return value if isinstance(value, str) and _META_CODE.fullmatch(value) else ""
+
+
+def _publish_template_change(organization: Organization, field_name: str, value: dict) -> int:
+    """Template webhooks carry no id of their own and only set a state, so applying one twice
+    is harmless: they are handed on, not stored."""
+    raw_id = value.get("message_template_id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    name, language = value.get("message_template_name"), value.get("message_template_language")
+    if not (
+        isinstance(raw_id, str)
+        and graph.GRAPH_ID.fullmatch(raw_id)
+        and isinstance(name, str)
+        and graph.TEMPLATE_NAME.fullmatch(name)
+        and isinstance(language, str)
+        and graph.TEMPLATE_LANGUAGE.fullmatch(language)
+    ):
+        return 0
+    identity = {"organization": organization, "meta_id": raw_id, "name": name, "language": language}
+    if field_name == "message_template_status_update":
+        status = _meta_code(value.get("event"))
+        if not status:
+            return 0
+        event = events.TemplateStatusChanged(
+            **identity, status=status, reason=_meta_code(value.get("reason"))
+        )
+    elif field_name == "message_template_quality_update":
+        quality = _meta_code(value.get("new_quality_score"))
+        if not quality:
+            return 0
+        event = events.TemplateQualityChanged(**identity, quality_score=quality)
+    else:
+        category = _meta_code(value.get("new_category"))
+        if not category:
+            return 0
+        event = events.TemplateCategoryChanged(
+            **identity,
+            category=category,
+            previous_category=_meta_code(value.get("previous_category")),
+        )
+    events.publish(event)
+    return 1
 
 
 def _text(value, limit: int) -> str:

@@ -8,8 +8,10 @@ Serves on 127.0.0.1 on a free port, in a daemon thread:
 
 Endpoints: `GET /vNN.0/{id}` (phone number node), `GET /vNN.0/{waba-id}/phone_numbers` (cursor
 paging like Graph: `cursors.after` on every non-empty page, `next` only when more pages exist),
-`POST /vNN.0/{phone-number-id}/messages`. Every request is recorded in `.requests`; every accepted
-message in `.sent`.
+`POST /vNN.0/{phone-number-id}/messages` (text and template messages),
+`GET|POST /vNN.0/{waba-id}/message_templates` (list with paging; submit). Every request is
+recorded in `.requests`; every accepted message in `.sent`. Template webhooks: see
+devtools/fakes/graph_templates.py.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from devtools.fakes import graph_templates
 
 # Realistic values (shapes as Meta issues them). Each token has distinct last 4 characters.
 VALID_TOKEN = (
@@ -54,7 +59,8 @@ OTHER_PHONE_NUMBER_ID = "301598726043118"
 RECIPIENT = "16505551234"
 
 # Per endpoint kind, the scenarios a test can switch on (checked after authentication).
-ENDPOINT_KINDS = ("phone", "phone_numbers", "send")
+ENDPOINT_KINDS = ("phone", "phone_numbers", "send", "templates", "template_create")
+_POST_KINDS = ("send", "template_create")
 COMMON_SCENARIOS = (
     "ok",
     "rate_limit",  # code 4
@@ -68,7 +74,7 @@ COMMON_SCENARIOS = (
 )
 SEND_SCENARIOS = ("recipient_not_allowed", "outside_window", "undeliverable")
 
-_PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages)?")
+_PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages|/message_templates)?")
 
 
 def phone_number(
@@ -209,6 +215,15 @@ class FakeGraph:
         self.sent: list[dict[str, Any]] = []
         # The id the next accepted send gets (None: a random one), for tests that must know it.
         self.next_message_id: str | None = None
+        # WABA id -> its message templates, as Graph lists them (graph_templates.template()).
+        self.templates: dict[str, list[dict[str, Any]]] = {WABA_ID: [], OTHER_WABA_ID: []}
+        # Graph's default page size for /message_templates is 25; tests shrink it to force paging.
+        self.max_template_page_size = 25
+        # Recipients (digits) who have not written in 24 hours: free text to them answers 131047.
+        self.closed_windows: set[str] = set()
+        # Sends per second one number may make before Graph answers 130429 (None: no limit).
+        self.max_sends_per_second: int | None = None
+        self._send_times: list[float] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -257,13 +272,65 @@ class FakeGraph:
         self.scenarios[kind] = name
 
     def requests_to(self, kind: str) -> list[RecordedRequest]:
-        edge = {"phone": None, "phone_numbers": "/phone_numbers", "send": "/messages"}[kind]
         matches = []
         for request in self.requests:
             match = _PATH.fullmatch(request.path)
-            if match and match["edge"] == edge:
+            if match and _kind(match["edge"], request.method) == kind:
                 matches.append(request)
         return matches
+
+    # -- templates (see graph_templates) ---------------------------------------------------
+
+    def add_template(self, name: str, waba_id: str = WABA_ID, **fields: Any) -> dict[str, Any]:
+        """Adds a template to a WABA as if made in Meta's tools; returns it as Graph lists it."""
+        item = graph_templates.template(name, **fields)
+        with self._lock:
+            self.templates[waba_id].append(item)
+        return item
+
+    def find_template(self, name: str, language: str, waba_id: str = WABA_ID) -> dict[str, Any]:
+        for item in self.templates[waba_id]:
+            if item["name"] == name and item["language"] == language:
+                return item
+        raise KeyError(f"no template {name} ({language})")
+
+    def set_template_status(
+        self, name: str, language: str, status: str, reason: str = "NONE", waba_id: str = WABA_ID
+    ) -> dict[str, Any]:
+        """Meta decides on a template: the status changes here and the returned webhook
+        delivery (`message_template_status_update`) tells the app."""
+        item = self.find_template(name, language, waba_id)
+        item["status"] = status
+        item["rejected_reason"] = reason if status == "REJECTED" else "NONE"
+        if status == "DELETED":
+            self.templates[waba_id].remove(item)
+        value = {"event": status, **graph_templates.template_identity(item), "reason": reason}
+        return graph_templates.template_webhook(waba_id, "message_template_status_update", value)
+
+    def set_template_quality(
+        self, name: str, language: str, quality: str, waba_id: str = WABA_ID
+    ) -> dict[str, Any]:
+        item = self.find_template(name, language, waba_id)
+        previous = item["quality_score"]["score"]
+        item["quality_score"] = {"score": quality, "date": int(time.time())}
+        value = {
+            "previous_quality_score": previous,
+            "new_quality_score": quality,
+            **graph_templates.template_identity(item),
+        }
+        return graph_templates.template_webhook(waba_id, "message_template_quality_update", value)
+
+    def set_template_category(
+        self, name: str, language: str, category: str, waba_id: str = WABA_ID
+    ) -> dict[str, Any]:
+        item = self.find_template(name, language, waba_id)
+        previous, item["category"] = item["category"], category
+        value = {
+            **graph_templates.template_identity(item),
+            "previous_category": previous,
+            "new_category": category,
+        }
+        return graph_templates.template_webhook(waba_id, "template_category_update", value)
 
     # -- request handling ------------------------------------------------------------------
 
@@ -320,8 +387,8 @@ class FakeGraph:
         if match is None:
             return _graph_error(400, 2500, f"Unknown path components: {request.path}")
         object_id, edge = match["id"], match["edge"]
-        kind = {None: "phone", "/phone_numbers": "phone_numbers", "/messages": "send"}[edge]
-        if (kind == "send") != (request.method == "POST"):
+        kind = _kind(edge, request.method)
+        if (kind in _POST_KINDS) != (request.method == "POST"):
             return _graph_error(400, 100, "Unsupported request - method type: " + request.method)
 
         auth_error = self._auth_error(request)
@@ -337,6 +404,10 @@ class FakeGraph:
             return self._phone(object_id)
         if kind == "phone_numbers":
             return self._phone_numbers(object_id, request.query)
+        if kind == "templates":
+            return self._templates(object_id, request)
+        if kind == "template_create":
+            return self._template_create(object_id, request.json)
         return self._send(object_id, request.json)
 
     def _auth_error(self, request: RecordedRequest) -> _Answer | None:
@@ -434,24 +505,97 @@ class FakeGraph:
                 payload["paging"]["next"] = "http://203.0.113.9/never-follow-me"
         return _json_answer(200, payload)
 
+    def _templates(self, waba_id: str, request: RecordedRequest) -> _Answer:
+        if waba_id not in self.templates:
+            return self._unknown_object(waba_id)
+        base_url = f"{self.url}{request.path}"
+        # Graph's next URL carries the token in its query; the fake's carries the one used.
+        query = dict(request.query)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        query.setdefault("access_token", [token])
+        payload = graph_templates.list_page(
+            self.templates[waba_id],
+            query,
+            base_url=base_url,
+            max_size=self.max_template_page_size,
+        )
+        return _json_answer(200, payload)
+
+    def _template_create(self, waba_id: str, body: Any) -> _Answer:
+        if waba_id not in self.templates:
+            return self._unknown_object(waba_id)
+        refused = graph_templates.submission_error(self.templates[waba_id], body)
+        if refused is not None:
+            subcode, message, title, user_message = refused
+            return _graph_error(
+                400,
+                100,
+                message,
+                error_subcode=subcode,
+                is_transient=False,
+                error_user_title=title,
+                error_user_msg=user_message,
+            )
+        item = {
+            "id": graph_templates.new_template_id(),
+            "name": body["name"],
+            "language": body.get("language"),
+            "status": "PENDING",
+            "category": body["category"],
+            "components": body["components"],
+            "parameter_format": body.get("parameter_format") or "POSITIONAL",
+            "quality_score": {"score": "UNKNOWN", "date": int(time.time())},
+            "rejected_reason": "NONE",
+        }
+        with self._lock:
+            self.templates[waba_id].append(item)
+        return _json_answer(
+            200, {"id": item["id"], "status": "PENDING", "category": item["category"]}
+        )
+
+    def _waba_of(self, phone_number_id: str) -> str:
+        for waba_id, numbers in self.accounts.items():
+            if any(number["id"] == phone_number_id for number in numbers):
+                return waba_id
+        return ""
+
+    def _throughput_exceeded(self) -> bool:
+        if self.max_sends_per_second is None:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            self._send_times = [t for t in self._send_times if now - t < 1.0]
+            if len(self._send_times) >= self.max_sends_per_second:
+                return True
+            self._send_times.append(now)
+        return False
+
+    def _send_refusal(self, phone_number_id: str, body: dict[str, Any]) -> _Answer | None:
+        """Meta's errors for a well-formed message: throughput, window, template checks."""
+        if self._throughput_exceeded():
+            return self._scenario_answer("send", "throughput_limit")
+        if body["type"] == "text" and body["to"] in self.closed_windows:
+            return self._scenario_answer("send", "outside_window")
+        if body["type"] == "template":
+            templates = self.templates.get(self._waba_of(phone_number_id), [])
+            refused = graph_templates.send_error(templates, body)
+            if refused is not None:
+                return _send_error(*refused)
+        return None
+
     def _send(self, phone_number_id: str, body: Any) -> _Answer:
         if self._find_number(phone_number_id) is None:
             return self._unknown_object(phone_number_id)
-        valid = (
-            isinstance(body, dict)
-            and body.get("messaging_product") == "whatsapp"
-            and isinstance(body.get("to"), str)
-            and body.get("type") == "text"
-            and isinstance(body.get("text"), dict)
-            and isinstance(body["text"].get("body"), str)
-        )
-        if not valid:
+        if not _well_formed_message(body):
             return _graph_error(
                 400,
                 100,
                 "(#100) Invalid parameter",
                 error_data={"messaging_product": "whatsapp", "details": "Invalid parameter"},
             )
+        refused = self._send_refusal(phone_number_id, body)
+        if refused is not None:
+            return refused
         message_id = self.next_message_id or (
             "wamid." + base64.b64encode(secrets.token_bytes(30)).decode()
         )
@@ -466,3 +610,24 @@ class FakeGraph:
                 "messages": [{"id": message_id}],
             },
         )
+
+
+def _kind(edge: str | None, method: str) -> str:
+    if edge == "/message_templates":
+        return "template_create" if method == "POST" else "templates"
+    return {None: "phone", "/phone_numbers": "phone_numbers", "/messages": "send"}[edge]
+
+
+def _well_formed_message(body: Any) -> bool:
+    if not (
+        isinstance(body, dict)
+        and body.get("messaging_product") == "whatsapp"
+        and isinstance(body.get("to"), str)
+    ):
+        return False
+    if body.get("type") == "text":
+        return isinstance(body.get("text"), dict) and isinstance(body["text"].get("body"), str)
+    if body.get("type") == "template":
+        spec = body.get("template")
+        return isinstance(spec, dict) and isinstance(spec.get("name"), str)
+    return False

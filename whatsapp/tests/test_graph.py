@@ -76,9 +76,9 @@ def test_it_has_a_message_for_every_error_code():
         (299, None, "permission_denied"),
         (4, None, "rate_limited"),
         (80007, None, "rate_limited"),
-        (130429, None, "rate_limited"),
-        (131048, None, "rate_limited"),
-        (131056, None, "rate_limited"),
+        (130429, None, "throughput_limited"),
+        (131048, None, "spam_limited"),
+        (131056, None, "pair_rate_limited"),
         (131030, None, "recipient_not_allowed"),
         (131047, None, "outside_window"),
         (131026, None, "undeliverable"),
@@ -237,14 +237,16 @@ def test_it_reports_missing_permission_on_the_account(fake_graph):
 
 
 @pytest.mark.parametrize(
-    ("scenario", "graph_code"), [("rate_limit", 4), ("throughput_limit", 130429)]
+    ("scenario", "error_code", "graph_code"),
+    [("rate_limit", "rate_limited", 4), ("throughput_limit", "throughput_limited", 130429)],
 )
-def test_it_reports_rate_limits(fake_graph, scenario, graph_code):
+def test_it_reports_rate_limits(fake_graph, scenario, error_code, graph_code):
     fake_graph.scenario("phone", scenario)
 
     error = verify_error()
 
-    assert (error.error_code, error.graph_code) == ("rate_limited", graph_code)
+    assert (error.error_code, error.graph_code) == (error_code, graph_code)
+    assert error.scope == "rate_limit"
 
 
 @pytest.mark.parametrize(("scenario", "status"), [("server_error", 500), ("bad_gateway", 502)])
@@ -324,7 +326,7 @@ def test_it_sends_a_text_message(fake_graph):
         ("recipient_not_allowed", "recipient_not_allowed", 131030),
         ("outside_window", "outside_window", 131047),
         ("undeliverable", "undeliverable", 131026),
-        ("throughput_limit", "rate_limited", 130429),
+        ("throughput_limit", "throughput_limited", 130429),
         ("server_error", "provider_error", 1),
         ("permission", "permission_denied", 10),
     ],

@@ -229,6 +229,7 @@ class TemplateSyncView(APIView):
         },
     )
     def post(self, request):
+        request.data  # noqa: B018 -- no body is needed, but one that cannot be parsed is a 400
         message_services.template_sync_request(
             membership=api_membership(request), ip=client_ip(request)
         )

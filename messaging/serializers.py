@@ -206,9 +206,7 @@ class TemplateSubmitSerializer(serializers.Serializer):
 class TemplateSyncQueuedSerializer(serializers.Serializer):
     """A template sync was queued."""
 
-    status = serializers.ChoiceField(
-        choices=["queued"], help_text="The sync runs in the background."
-    )
+    status = serializers.CharField(help_text='"queued": the sync runs in the background.')
 
 
 class TemplateRefusedSerializer(serializers.Serializer):

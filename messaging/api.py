@@ -218,7 +218,8 @@ class TemplateSyncView(APIView):
         tags=["templates"],
         summary="Queue a sync of the templates from Meta (owners, admins)",
         parameters=[ORGANIZATION_PARAMETER],
-        request=None,
+        # No input: an empty JSON object, or no body at all.
+        request={"application/json": OpenApiTypes.OBJECT},
         responses={
             202: TemplateSyncQueuedSerializer,
             **error_responses(

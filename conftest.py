@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from organizations.models import Membership, Organization, Role, User
+from organizations.tokens import AccountRefreshToken
 
 PASSWORD = "Sturdy-Passw0rd-for-tests"
 
@@ -25,8 +25,13 @@ class Team:
         return Membership.objects.get(user=user, organization=self.org)
 
 
-def make_user(email: str) -> User:
-    return User.objects.create_user(email=email, password=PASSWORD)
+def make_user(email: str, *, verified: bool = True) -> User:
+    """A user whose email address is verified (as an established account's is)."""
+    from organizations.services import account_email_setup
+
+    user = User.objects.create_user(email=email, password=PASSWORD)
+    account_email_setup(user=user, verified=verified)
+    return user
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +63,9 @@ def api_client(user: User | None = None, org: Organization | str | None = None) 
     """An API client with a bearer token for `user`, acting for `org` when given."""
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {AccountRefreshToken.for_user(user).access_token}"
+        )
     if org is not None:
         slug = org if isinstance(org, str) else org.slug
         client.defaults["HTTP_X_ORGANIZATION"] = slug

@@ -265,10 +265,10 @@ def seed() -> dict:
     """Users, organization and AI configuration, through the ORM and the services (this
     process has the server's settings). Returns access tokens and ids."""
     from django.core.management import call_command
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     from aiconfig import services as ai_services
     from organizations.models import Membership, Organization, Role, User
+    from organizations.tokens import AccountRefreshToken as RefreshToken
 
     call_command("migrate", "--noinput", verbosity=0)
     org = Organization.objects.create(name="Bench Church", slug="bench-church")

@@ -104,6 +104,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "huey.contrib.djhuey",
     "common",
     "organizations",
@@ -126,6 +129,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Refusals that pass (cache down, outbound calls busy): 503/429 with Retry-After, not a 500.
     "common.middleware.RetryLaterMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Responses that carry a token or a secret are never stored by a browser or proxy.
+    "organizations.middleware.NoStoreForSecretsMiddleware",
     # Last: turns a login attempt it refused into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -215,29 +221,78 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 AUTH_USER_MODEL = "organizations.User"
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 
-# Brute-force protection of /accounts/login/, /admin/login/ and /api/auth/token (django-axes;
-# see organizations/lockout.py). Failures are counted per email *and* client address, so an
-# attacker cannot lock a user out everywhere; in the database, so every app process shares the
-# counts and the admin can list and delete them.
+# Brute-force protection of every login: the pages, /admin/login/ and /api/auth/token
+# (django-axes, the one lockout mechanism; see organizations/lockout.py). Failures are counted
+# per email *and* client address, so an attacker cannot lock a user out everywhere; in the
+# database, so every app process shares the counts and the admin can list and delete them.
+# allauth's own failed-login limit is switched off below (ACCOUNT_RATE_LIMITS).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out attempt
-    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",  # email + password
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "organizations.lockout.attempted_email"
 AXES_CLIENT_IP_CALLABLE = "organizations.request_context.client_ip"
 AXES_LOCKOUT_CALLABLE = "organizations.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded, only failures
 AXES_VERBOSE = False  # no start-up banner; failures are still logged
+
+# Account pages (django-allauth): log in by email, sign up, verify the address, reset and
+# change the password, change the address (verified again), two-factor (allauth.mfa).
+ACCOUNT_ADAPTER = "organizations.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "organizations.forms.SignupForm"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Everything but invitations works before the address is verified (organizations/services.py).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)
+ACCOUNT_CHANGE_EMAIL = True  # a new address replaces the old one once it is verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the account about password and address changes
+ACCOUNT_PREVENT_ENUMERATION = True  # password reset answers alike for every address
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # other sessions end; this one stays
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Church Messaging] "
+# The project's own counters enforce LOGIN_RATE, SIGNUP_RATE and PASSWORD_RESET_RATE
+# (organizations/throttles.py), and django-axes the failed-login lockout; allauth keeps its
+# limits on emails it sends on request (verification, address change, reset from a key).
+ACCOUNT_RATE_LIMITS = {
+    "login": False,
+    "login_failed": False,
+    "signup": False,
+    "reset_password": False,
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+}
+# Two-factor: an authenticator app (TOTP) with recovery codes, and passkeys.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False  # passkeys are a second factor, not a login
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Church Messaging")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+
+# Per client address (organizations/request_context.client_ip), across every process.
+LOGIN_RATE = env.str("LOGIN_RATE", default="30/minute")
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/hour")
+PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")  # and per email
+# Invitations sent per organization.
+INVITATION_RATE = env.str("INVITATION_RATE", default="20/hour")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -270,7 +325,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "organizations.tokens.CurrentCredentialsJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -310,6 +365,10 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password they were issued under: a password change or
+    # reset refuses every token issued before it (organizations/tokens.py).
+    "TOKEN_OBTAIN_SERIALIZER": "organizations.tokens.TokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "organizations.tokens.TokenRefreshSerializer",
 }
 
 INVITATION_TTL_DAYS = 7

@@ -33,6 +33,12 @@ def register(page: Page, email: str = OWNER_EMAIL, church: str = "New Life Churc
     page.get_by_label("Church or organization name").fill(church)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name=church, level=1)).to_be_visible()
+    # The address is confirmed through the emailed link (needed before inviting anyone).
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_contain_text("confirmed")
+    mail.outbox.clear()
 
 
 def open_settings(page: Page) -> None:

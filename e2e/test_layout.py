@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.tokens import default_token_generator
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailConfirmationHMAC
+from allauth.account.utils import user_pk_to_url_str
 from django.test import Client
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
 from aiconfig.models import AIConfig
 from conftest import PASSWORD
@@ -50,10 +50,15 @@ class LayoutPage:
 PAGES = [
     LayoutPage("/accounts/login/", "anonymous"),
     LayoutPage("/accounts/register/", "anonymous"),
-    LayoutPage("/accounts/password_reset/", "anonymous"),
-    LayoutPage("/accounts/password_reset/done/", "anonymous"),
-    LayoutPage("/accounts/reset/{reset_uid}/{reset_token}/", "anonymous"),
-    LayoutPage("/accounts/reset/done/", "anonymous"),
+    LayoutPage("/accounts/password/reset/", "anonymous"),
+    LayoutPage("/accounts/password/reset/done/", "anonymous"),
+    LayoutPage("/accounts/password/reset/key/{reset_key}/", "anonymous"),
+    LayoutPage("/accounts/password/reset/key/done/", "anonymous"),
+    LayoutPage("/accounts/confirm-email/{confirm_key}/", "anonymous"),
+    LayoutPage("/accounts/email/", "owner"),
+    LayoutPage("/accounts/password/change/", "owner"),
+    LayoutPage("/accounts/2fa/", "owner"),
+    LayoutPage("/accounts/reauthenticate/", "owner"),
     LayoutPage("/invitations/{invitation_token}/", "anonymous"),
     LayoutPage("/invitations/{invitation_token}/", "outsider"),
     LayoutPage("/invitations/no-such-invitation/", "anonymous", 404),
@@ -94,12 +99,14 @@ def seed() -> dict[str, str]:
         name="New Life Community Church of the Greater Metropolitan Area", owner=owner
     )
     owner_membership = Membership.objects.get(user=owner, organization=org)
+    services.account_email_setup(user=owner, verified=True)
     member = User.objects.create_user(email="choir@newlife.example.org", password=PASSWORD)
     Membership.objects.create(user=member, organization=org, role=Role.MEMBER)
     second = Organization.objects.create(name="Hope Chapel", slug="hope-chapel")
     Membership.objects.create(user=owner, organization=second, role=Role.ADMIN)
     User.objects.create_superuser(email="root@example.org", password=PASSWORD)
     outsider = User.objects.create_user(email="visitor@example.org", password=PASSWORD)
+    unverified = services.account_email_setup(user=outsider, verified=False)
 
     for i in range(3):
         services.invitation_create(
@@ -175,8 +182,8 @@ def seed() -> dict[str, str]:
         "outsider": outsider.email,
         "superuser": "root@example.org",
         "invitation_token": invitation_token,
-        "reset_uid": urlsafe_base64_encode(force_bytes(owner.pk)),
-        "reset_token": default_token_generator.make_token(owner),
+        "reset_key": f"{user_pk_to_url_str(owner)}-{default_token_generator.make_token(owner)}",
+        "confirm_key": EmailConfirmationHMAC(unverified).key,
     }
 
 

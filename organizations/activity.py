@@ -76,3 +76,9 @@ register(
     lambda e, actor: f"{actor} removed {e.target} ({role_label(_meta(e, 'role'))})",
 )
 register(audit.MEMBERSHIP_LEFT, lambda e, actor: f"{actor} left the organization")
+register(
+    audit.INVITATION_REVOKED, lambda e, actor: f"{actor} withdrew the invitation of {e.target}"
+)
+register(
+    audit.INVITATION_RESENT, lambda e, actor: f"{actor} sent the invitation of {e.target} again"
+)

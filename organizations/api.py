@@ -11,26 +11,35 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.errors import ServiceError
-from organizations import selectors, services
+from organizations import selectors, services, throttles
 from organizations.permissions import (
     IsOrganizationManager,
     IsOrganizationMember,
 )
 from organizations.request_context import api_membership, client_ip
 from organizations.serializers import (
+    EMPTY_REQUEST,
     REGISTER_REQUEST,
+    EmailVerifiedSerializer,
+    EmailVerifySerializer,
+    EmptySerializer,
     InvitationAcceptedSerializer,
     InvitationAcceptSerializer,
     InvitationCreatedSerializer,
     InvitationCreateSerializer,
+    InvitationSerializer,
     LogoutSerializer,
     MemberRoleSerializer,
     MemberSerializer,
     MeResponseSerializer,
+    PasswordChangeSerializer,
     PingSerializer,
     RegisteredSerializer,
     RegisterSerializer,
+    TokenPairSerializer,
+    UserBlockSerializer,
 )
+from organizations.tokens import AccountRefreshToken
 
 NO_CONTENT = OpenApiResponse(description="Done.")
 MEMBER_NOT_FOUND = "Member not found."
@@ -52,21 +61,89 @@ class RegisterView(APIView):
             201: RegisteredSerializer,
             **error_responses(
                 400,
+                429,
                 d400="The input is not valid, the email is taken, the password is too weak, "
                 "or the invitation is not valid.",
+                d429="Too many sign-ups from this address (SIGNUP_RATE).",
             ),
         },
     )
     def post(self, request):
+        # Counted before anything is checked: the limit bounds what sign-up can reveal.
+        throttles.signup_check(request)
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, membership = services.user_register(
             **serializer.validated_data, ip=client_ip(request)
         )
-        context = {"refresh_token": RefreshToken.for_user(user)}
+        context = {"refresh_token": AccountRefreshToken.for_user(user)}
         return Response(
             RegisteredSerializer(membership, context=context).data, status=status.HTTP_201_CREATED
         )
+
+
+class EmailVerifyView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Verify the email address with the key from the verification email",
+        description="The key is the last part of the link in the verification email "
+        "(`…/accounts/confirm-email/<key>/`).",
+        request=EmailVerifySerializer,
+        responses={
+            200: EmailVerifiedSerializer,
+            **error_responses(400, d400="The key is not valid, has expired or was used."),
+        },
+    )
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        address = services.email_verify(key=serializer.validated_data["key"], ip=client_ip(request))
+        return Response(EmailVerifiedSerializer(address).data)
+
+
+class EmailVerifyResendView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Send the verification email again",
+        description="Nothing is sent when the address is already verified, or when a "
+        "verification email went out in the last few minutes (the earlier link still works).",
+        request=EMPTY_REQUEST,
+        responses={202: UserBlockSerializer, **error_responses(400, 401)},
+    )
+    def post(self, request):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        services.email_verification_resend(user=request.user)
+        return Response(UserBlockSerializer(request.user).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Change the password",
+        description="Every access and refresh token issued before the change stops working, "
+        "and the user's browser sessions are logged out; the response carries a new pair.",
+        request=PasswordChangeSerializer,
+        responses={
+            200: TokenPairSerializer,
+            **error_responses(
+                400, 401, d400="The current password is wrong or the new one is too weak."
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.password_change(
+            user=request.user, **serializer.validated_data, ip=client_ip(request)
+        )
+        return Response(TokenPairSerializer(AccountRefreshToken.for_user(user)).data)
 
 
 class LogoutView(APIView):
@@ -110,17 +187,33 @@ class MeView(APIView):
         return Response(MeResponseSerializer(request.user).data)
 
 
-class InvitationCreateView(APIView):
+class InvitationsView(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationManager]
 
     @extend_schema(
         tags=["organization"],
-        summary="Invite someone by email (owners and admins)",
+        summary="Pending invitations (owners and admins)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={200: InvitationSerializer(many=True), **error_responses(*ORGANIZATION_ERRORS)},
+    )
+    def get(self, request):
+        invitations = selectors.organization_pending_invitations(membership=api_membership(request))
+        return Response(InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(
+        tags=["organization"],
+        summary="Invite someone by email (owners and admins with a verified email)",
         parameters=[ORGANIZATION_PARAMETER],
         request=InvitationCreateSerializer,
         responses={
             201: InvitationCreatedSerializer,
-            **error_responses(*ORGANIZATION_ERRORS),
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                429,
+                d403="Only owners and admins invite (`permission_denied`), and only once "
+                "their email address is verified (`email_not_verified`).",
+                d429="Too many invitations from this organization (INVITATION_RATE).",
+            ),
         },
     )
     def post(self, request):
@@ -132,6 +225,61 @@ class InvitationCreateView(APIView):
         return Response(
             InvitationCreatedSerializer(invitation, context={"token": token}).data,
             status=status.HTTP_201_CREATED,
+        )
+
+
+INVITATION_NOT_FOUND = (
+    "No pending invitation with this id in this organization, or `X-Organization` names no "
+    "organization the user belongs to."
+)
+
+
+class InvitationDetailView(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationManager]
+
+    @extend_schema(
+        tags=["organization"],
+        summary="Withdraw a pending invitation (its link stops working)",
+        parameters=[ORGANIZATION_PARAMETER],
+        responses={
+            204: NO_CONTENT,
+            **error_responses(*ORGANIZATION_ERRORS, d404=INVITATION_NOT_FOUND),
+        },
+    )
+    def delete(self, request, invitation_id):
+        services.invitation_revoke(
+            actor=api_membership(request), invitation_id=invitation_id, ip=client_ip(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationResendView(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationManager]
+
+    @extend_schema(
+        tags=["organization"],
+        summary="Send a pending invitation again, with a new link (the old one stops working)",
+        parameters=[ORGANIZATION_PARAMETER],
+        request=EMPTY_REQUEST,
+        responses={
+            202: InvitationCreatedSerializer,
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                429,
+                d403="Only owners and admins with a verified email address.",
+                d404=INVITATION_NOT_FOUND,
+                d429="Too many invitations from this organization (INVITATION_RATE).",
+            ),
+        },
+    )
+    def post(self, request, invitation_id):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        invitation, token = services.invitation_resend(
+            actor=api_membership(request), invitation_id=invitation_id, ip=client_ip(request)
+        )
+        return Response(
+            InvitationCreatedSerializer(invitation, context={"token": token}).data,
+            status=status.HTTP_202_ACCEPTED,
         )
 
 

@@ -5,6 +5,13 @@ ORGANIZATION_CREATED = "organization.created"
 INVITATION_CREATED = "invitation.created"
 INVITATION_ACCEPTED = "invitation.accepted"
 MEMBERSHIP_ADDED = "membership.added"  # by staff, in the admin
+INVITATION_REVOKED = "invitation.revoked"
+INVITATION_RESENT = "invitation.resent"
+ACCOUNT_EMAIL_VERIFIED = "account.email_verified"
+ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
+ACCOUNT_PASSWORD_RESET = "account.password_reset"
+ACCOUNT_MFA_ADDED = "account.mfa_added"
+ACCOUNT_MFA_REMOVED = "account.mfa_removed"
 MEMBERSHIP_ROLE_CHANGED = "membership.role_changed"
 MEMBERSHIP_REMOVED = "membership.removed"
 MEMBERSHIP_LEFT = "membership.left"
@@ -22,6 +29,13 @@ ACTION_LABELS: dict[str, str] = {
     INVITATION_CREATED: "Invitation sent",
     INVITATION_ACCEPTED: "Invitation accepted",
     MEMBERSHIP_ADDED: "Member added",
+    INVITATION_REVOKED: "Invitation withdrawn",
+    INVITATION_RESENT: "Invitation sent again",
+    ACCOUNT_EMAIL_VERIFIED: "Email address verified",
+    ACCOUNT_PASSWORD_CHANGED: "Password changed",
+    ACCOUNT_PASSWORD_RESET: "Password reset by email",
+    ACCOUNT_MFA_ADDED: "Two-factor sign-in added",
+    ACCOUNT_MFA_REMOVED: "Two-factor sign-in removed",
     MEMBERSHIP_ROLE_CHANGED: "Member's role changed",
     MEMBERSHIP_REMOVED: "Member removed",
     MEMBERSHIP_LEFT: "Member left",

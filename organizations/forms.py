@@ -1,28 +1,41 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib import messages
+from django.shortcuts import redirect
 
+from common.errors import ServiceError
+from organizations import services
 from organizations.models import Role
+from organizations.request_context import client_ip
 
 
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up (email, password) plus the organization the new user will own; the
+    account and the organization are created by the same service as the API's."""
 
-
-class RegisterForm(forms.Form):
-    email = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
-    password = forms.CharField(
-        label="Password",
-        max_length=128,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
     organization_name = forms.CharField(
         label="Church or organization name", max_length=120, help_text="You will be its owner."
     )
+
+    def signup(self, request, user):  # allauth's hook; save() below does the work
+        pass
+
+    def try_save(self, request):
+        try:
+            return super().try_save(request)
+        except ServiceError as exc:  # e.g. the same email registered a moment ago
+            messages.error(request, exc.message)
+            return None, redirect(request.get_full_path())
+
+    def save(self, request):
+        user, _ = services.user_register(
+            email=self.cleaned_data["email"],
+            password=self.cleaned_data["password1"],
+            organization_name=self.cleaned_data["organization_name"],
+            ip=client_ip(request),
+            send_verification=False,  # allauth's sign-up flow sends it
+        )
+        return user
 
 
 class InvitedRegisterForm(forms.Form):

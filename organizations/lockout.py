@@ -13,14 +13,13 @@ count after a successful login or a password reset.
 """
 
 from django.conf import settings
-from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from common.api_errors import error_response
-from organizations import services
+from organizations import services, throttles
 from organizations.models import normalize_email
 from organizations.request_context import client_ip
 
@@ -53,7 +52,7 @@ def attempted_email(request, credentials: dict | None) -> str | None:
             data = None
         if not hasattr(data, "get"):
             data = request.POST
-        value = data.get("email") or data.get("username")
+        value = data.get("email") or data.get("login") or data.get("username")
     if not isinstance(value, str) or not value.strip():
         return None
     return normalize_email(value)[:255]
@@ -68,7 +67,7 @@ def lockout_response(request, original_response=None, credentials=None):
         "email": attempted_email(request, credentials) or "",
         "minutes": lockout_minutes(),
         "message": locked_out_message(),
-        "reset_url": reverse("password_reset"),
+        "reset_url": reverse("account_reset_password"),
     }
     response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
@@ -76,17 +75,21 @@ def lockout_response(request, original_response=None, credentials=None):
 
 
 def locked_out_api_response():
-    response = error_response(locked_out_message(), status_code=429, code=LOCKED_OUT_CODE)
+    # A plain JsonResponse: the lockout middleware may return it outside any DRF view.
+    response = JsonResponse(
+        {"error": locked_out_message(), "error_code": LOCKED_OUT_CODE}, status=429
+    )
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return response
 
 
 class TokenObtainView(TokenObtainPairView):
-    """`POST /api/auth/token`: simplejwt's view, with the lockout answered as JSON 429
-    `locked_out` rather than the usual 401, and a success clearing the failed-login count
-    (as a successful login on the page does)."""
+    """`POST /api/auth/token`: simplejwt's view, counted against LOGIN_RATE, with the
+    lockout answered as JSON 429 `locked_out` rather than the usual 401, and a success
+    clearing the failed-login count (as a successful login on the page does)."""
 
     def post(self, request, *args, **kwargs):
+        throttles.login_check(request)
         try:
             response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:
@@ -97,14 +100,4 @@ class TokenObtainView(TokenObtainPairView):
         email = attempted_email(request, None)
         if email:
             services.login_lockout_reset(email=email, ip=client_ip(request))
-        return response
-
-
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """Django's "choose a new password" step of the emailed reset link. Setting the new
-    password proves the mailbox, so it also lifts that account's lockout, from every address."""
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        services.login_lockout_reset(email=form.user.email)
         return response

@@ -14,6 +14,20 @@ class OrganizationChoiceError(ServiceError):
         self.status = status
 
 
+def email_verified(user: User) -> bool:
+    """The address the account logs in with is verified (allauth's record of it)."""
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def mfa_enabled(user: User) -> bool:
+    """Two-factor sign-in is on (an authenticator app or a passkey)."""
+    from allauth.mfa.adapter import get_adapter
+
+    return get_adapter().is_mfa_enabled(user)
+
+
 def memberships_for_user(user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user)
@@ -66,9 +80,14 @@ def organization_member(*, membership: Membership, member_id) -> Membership | No
 
 
 def organization_pending_invitations(*, membership: Membership) -> QuerySet[Invitation]:
-    return Invitation.objects.filter(
-        organization_id=membership.organization_id, accepted_at__isnull=True
-    ).select_related("invited_by")
+    """Invitations not accepted yet (expired ones too: they can be sent again)."""
+    return (
+        Invitation.objects.filter(
+            organization_id=membership.organization_id, accepted_at__isnull=True
+        )
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
+    )
 
 
 def organization_activity(*, membership: Membership) -> QuerySet[AuditEvent]:

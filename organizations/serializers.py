@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
 from organizations import selectors, services
-from organizations.models import Membership, Role
+from organizations.models import Invitation, Membership, Role
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -40,6 +40,23 @@ class InvitationCreateSerializer(serializers.Serializer):
 
 class InvitationAcceptSerializer(serializers.Serializer):
     token = StrictCharField(max_length=128)
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    key = StrictCharField(max_length=512, help_text="The last part of the emailed link.")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
+    new_password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class EmptySerializer(serializers.Serializer):
+    """No input: an empty JSON object, or no body at all."""
+
+
+# Documented as an object so that clients know they may send `{}`.
+EMPTY_REQUEST = {"application/json": {"type": "object", "description": "No input: `{}`."}}
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -102,6 +119,14 @@ class OrganizationBlockSerializer(serializers.Serializer):
 class UserBlockSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     email = serializers.EmailField()
+    email_verified = ComputedField(
+        help_text="False until the link of the verification email is followed (true at once "
+        "for an account created through an invitation sent to this address)."
+    )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_email_verified(self, user) -> bool:
+        return selectors.email_verified(user)
 
 
 class RegisteredSerializer(serializers.Serializer):
@@ -123,12 +148,15 @@ class RegisteredSerializer(serializers.Serializer):
         return str(self.context["refresh_token"])
 
 
-class MeResponseSerializer(serializers.Serializer):
+class MeResponseSerializer(UserBlockSerializer):
     """The current user and their organizations."""
 
-    id = serializers.IntegerField(source="pk")
-    email = serializers.EmailField()
+    mfa_enabled = ComputedField(help_text="Two-factor sign-in is on.")
     organizations = ComputedField()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_mfa_enabled(self, user) -> bool:
+        return selectors.mfa_enabled(user)
 
     @extend_schema_field(OrganizationBlockSerializer(many=True))
     def get_organizations(self, user) -> list:
@@ -155,6 +183,44 @@ class InvitationCreatedSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_accept_url(self, invitation) -> str:
         return services.invitation_accept_url(self.context["token"])
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """A pending invitation, as owners and admins list it: never its token."""
+
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER])
+    invited_by = serializers.EmailField(
+        source="invited_by.email", allow_null=True, default=None, help_text="Who sent it."
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "created_at", "expires_at"]
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """A new access and refresh token."""
+
+    # Renders a refresh token (organizations/tokens.py).
+
+    access = ComputedField(help_text="Access token (JWT): `Authorization: Bearer …`.")
+    refresh = ComputedField(help_text="Refresh token for `/api/auth/token/refresh`.")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_access(self, refresh) -> str:
+        return str(refresh.access_token)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_refresh(self, refresh) -> str:
+        return str(refresh)
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    """The address is verified."""
+
+    # Renders the verified EmailAddress.
+
+    email_verified = serializers.BooleanField(source="verified")
 
 
 class InvitationAcceptedSerializer(serializers.Serializer):

@@ -4,6 +4,8 @@ import logging
 import secrets
 from datetime import timedelta
 
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -15,8 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from common.errors import NotAllowed, ServiceError
-from organizations import audit
+from organizations import audit, selectors, throttles
 from organizations.models import (
+    MANAGER_ROLES,
     AuditEvent,
     Invitation,
     Membership,
@@ -28,6 +31,10 @@ from organizations.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class InvitationNotFound(ServiceError):
+    status = 404
 
 
 def audit_record(
@@ -108,8 +115,11 @@ def user_register(
     organization_name: str | None = None,
     invitation_token: str | None = None,
     ip: str | None = None,
+    send_verification: bool = True,
 ) -> tuple[User, Membership]:
-    """Creates a user with a new organization (as owner) or through an invitation."""
+    """Creates a user with a new organization (as owner) or through an invitation. A plain
+    sign-up leaves the address unverified and emails its verification link (unless the caller
+    sends it: allauth's sign-up page does)."""
     email = _validate_new_user(email=email, password=password)
     invitation = None
     if invitation_token:
@@ -123,11 +133,16 @@ def user_register(
     elif not (organization_name or "").strip():
         raise ServiceError("Enter the organization's name.", field="organization_name")
     try:
-        user = User.objects.create_user(email=email, password=password)
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password)
     except IntegrityError:
         raise ServiceError(
             "An account with this email already exists.", field="email", code="duplicate"
         ) from None
+    # The invitation came to this address: registering through it proves the address.
+    address = account_email_setup(user=user, verified=invitation is not None)
+    if send_verification and not address.verified:
+        transaction.on_commit(lambda: address.send_confirmation(signup=True))
     if invitation is not None:
         membership = _invitation_accept(invitation=invitation, user=user, ip=ip)
     else:
@@ -136,8 +151,147 @@ def user_register(
     return user, membership
 
 
+def account_email_setup(*, user: User, verified: bool) -> EmailAddress:
+    """The allauth address record of the account's login email (the one primary address)."""
+    address, _ = EmailAddress.objects.update_or_create(
+        user=user,
+        email=user.email,
+        defaults={"primary": True, "verified": verified},
+    )
+    return address
+
+
+def _verification_address(user: User) -> EmailAddress:
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    return address or account_email_setup(user=user, verified=False)
+
+
+def email_verification_resend(*, user: User) -> None:
+    """Sends the verification link again (allauth limits how often, per address)."""
+    address = _verification_address(user)
+    if address.verified:
+        return
+    from allauth.account.internal.flows.email_verification import (
+        send_verification_email_to_address,
+    )
+    from allauth.core import context
+
+    send_verification_email_to_address(context.request, address)
+
+
+def email_verify(*, key: str, ip: str | None = None) -> EmailAddress:
+    """Confirms an address with the key from the verification email's link."""
+    from allauth.core import context
+
+    confirmation = get_emailconfirmation_model().from_key(key or "")
+    if confirmation is None or confirmation.key_expired():
+        raise ServiceError(
+            "This verification link is not valid or has expired. Ask for a new one.",
+            field="key",
+            code="invalid_key",
+        )
+    address = confirmation.email_address
+    if address.verified:
+        raise ServiceError(
+            "This verification link has already been used.", field="key", code="used_key"
+        )
+    if confirmation.confirm(context.request) is None:
+        raise ServiceError(
+            "This address is already verified by another account.",
+            field="key",
+            code="invalid_key",
+        )
+    return address
+
+
+def password_change(
+    *, user: User, old_password: str, new_password: str, ip: str | None = None
+) -> User:
+    """Changes the password. Every API token and browser session issued before it ends (the
+    tokens carry a digest of the password; sessions carry Django's session hash)."""
+    if not user.check_password(old_password):
+        raise ServiceError(
+            "Your current password is not correct.", field="old_password", code="wrong_password"
+        )
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ServiceError(
+            " ".join(exc.messages), field="new_password", code="weak_password"
+        ) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    account_password_changed(user=user, ip=ip)
+    get_account_adapter().send_notification_mail("account/email/password_changed", user)
+    return user
+
+
+def account_password_changed(*, user: User, ip: str | None = None) -> None:
+    audit_record(
+        organization=None,
+        actor=user,
+        action=audit.ACCOUNT_PASSWORD_CHANGED,
+        target=user.email,
+        ip=ip,
+    )
+
+
+def account_password_reset_done(*, user: User, ip: str | None = None) -> None:
+    """After a password reset through the emailed link: the link went to the account's own
+    address (organizations/accounts.py), so that address is verified now; and the account's
+    login lockout is lifted, from every client address."""
+    address = _verification_address(user)
+    if not address.verified:
+        address.verified = True
+        address.save(update_fields=["verified"])
+    login_lockout_reset(email=user.email)
+    audit_record(
+        organization=None, actor=user, action=audit.ACCOUNT_PASSWORD_RESET, target=user.email, ip=ip
+    )
+
+
 def invitation_accept_url(token: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("invitation", args=[token])
+
+
+def _check_may_invite(actor: Membership) -> None:
+    if not actor.can_manage:
+        raise NotAllowed("Only owners and admins can invite people.")
+    if not selectors.email_verified(actor.user):
+        raise NotAllowed(
+            "Verify your email address before inviting people: follow the link in the "
+            "verification email, or ask for a new one.",
+            code="email_not_verified",
+        )
+
+
+def _new_invitation_token(invitation: Invitation) -> str:
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(token)
+    invitation.token_hint = token[-4:]
+    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
+    return token
+
+
+def _send_invitation_email(*, invitation: Invitation, inviter: User, token: str) -> None:
+    organization = invitation.organization
+    url = invitation_accept_url(token)
+    # Names are shown as data, on lines of their own, never in the subject (no header tricks).
+    name = " ".join(organization.name.split())
+    # Sent after commit so a rolled-back invitation never reaches an inbox.
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="You are invited to join a church on Church Messaging",
+            message=(
+                f"{inviter.email} invited you to join {name} as {invitation.role}.\n\n"
+                f"Accept the invitation: {url}\n\n"
+                f"The link works once and expires in {settings.INVITATION_TTL_DAYS} days. "
+                "If you did not expect this invitation, ignore this email."
+            ),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    )
 
 
 @transaction.atomic
@@ -145,24 +299,19 @@ def invitation_create(
     *, actor: Membership, email: str, role: str, ip: str | None = None
 ) -> tuple[Invitation, str]:
     """Invites someone by email. Returns the invitation and its token (shown only once)."""
-    if not actor.can_manage:
-        raise NotAllowed("Only owners and admins can invite people.")
+    _check_may_invite(actor)
     if role not in (Role.ADMIN, Role.MEMBER):
         raise ServiceError("Choose admin or member.", field="role")
     email = normalize_email(email)
     organization = actor.organization
     if Membership.objects.filter(organization=organization, user__email=email).exists():
         raise ServiceError("This person is already a member.", field="email", code="already_member")
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        email=email,
-        role=role,
-        token_hash=hash_token(token),
-        token_hint=token[-4:],
-        invited_by=actor.user,
-        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    throttles.invitation_check(organization_id=organization.pk)
+    invitation = Invitation(
+        organization=organization, email=email, role=role, invited_by=actor.user
     )
+    token = _new_invitation_token(invitation)
+    invitation.save()
     audit_record(
         organization=organization,
         actor=actor.user,
@@ -171,21 +320,90 @@ def invitation_create(
         ip=ip,
         metadata={"role": role, "invitation_id": invitation.pk},
     )
-    url = invitation_accept_url(token)
-    # Sent after commit so a rolled-back invitation never reaches an inbox.
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"You are invited to join {organization.name}",
-            message=(
-                f"{actor.user.email} invited you to join {organization.name} as {role}.\n\n"
-                f"Accept the invitation: {url}\n\n"
-                f"The link works once and expires in {settings.INVITATION_TTL_DAYS} days."
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
-    )
+    _send_invitation_email(invitation=invitation, inviter=actor.user, token=token)
     return invitation, token
+
+
+def _invitation_for_manager(actor: Membership, invitation_id) -> Invitation:
+    if not actor.can_manage:
+        raise NotAllowed("Only owners and admins can manage invitations.")
+    invitation_id = str(invitation_id)
+    invitation = None
+    if invitation_id.isascii() and invitation_id.isdigit() and len(invitation_id) <= 18:
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("organization")
+            .filter(
+                pk=invitation_id, organization_id=actor.organization_id, accepted_at__isnull=True
+            )
+            .first()
+        )
+    if invitation is None:
+        raise InvitationNotFound("Invitation not found.", code="not_found")
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Membership, invitation_id, ip: str | None = None) -> None:
+    """Withdraws a pending invitation: its link stops working at once."""
+    invitation = _invitation_for_manager(actor, invitation_id)
+    email, pk, role = invitation.email, invitation.pk, invitation.role
+    invitation.delete()
+    audit_record(
+        organization=actor.organization,
+        actor=actor.user,
+        action=audit.INVITATION_REVOKED,
+        target=email,
+        ip=ip,
+        metadata={"role": role, "invitation_id": pk},
+    )
+
+
+@transaction.atomic
+def invitation_resend(
+    *, actor: Membership, invitation_id, ip: str | None = None
+) -> tuple[Invitation, str]:
+    """Sends a pending invitation again with a new token (the old link stops working) and a
+    new expiry; the one resending becomes its sender."""
+    _check_may_invite(actor)
+    invitation = _invitation_for_manager(actor, invitation_id)
+    throttles.invitation_check(organization_id=actor.organization_id)
+    token = _new_invitation_token(invitation)
+    invitation.invited_by = actor.user
+    invitation.save(update_fields=["token_hash", "token_hint", "expires_at", "invited_by"])
+    audit_record(
+        organization=actor.organization,
+        actor=actor.user,
+        action=audit.INVITATION_RESENT,
+        target=invitation.email,
+        ip=ip,
+        metadata={"role": invitation.role, "invitation_id": invitation.pk},
+    )
+    _send_invitation_email(invitation=invitation, inviter=actor.user, token=token)
+    return invitation, token
+
+
+def invitation_sender_may_invite(invitation: Invitation) -> bool:
+    """An invitation speaks for its sender: it works only while they are still an owner or
+    admin of the organization."""
+    return (
+        invitation.invited_by_id is not None
+        and Membership.objects.filter(
+            user_id=invitation.invited_by_id,
+            organization_id=invitation.organization_id,
+            role__in=MANAGER_ROLES,
+        ).exists()
+    )
+
+
+def _revoke_invitations_sent_by(*, membership: Membership) -> int:
+    """Called when someone stops being an owner or admin: their pending invitations go."""
+    deleted, _ = Invitation.objects.filter(
+        organization_id=membership.organization_id,
+        invited_by_id=membership.user_id,
+        accepted_at__isnull=True,
+    ).delete()
+    return deleted
 
 
 def _pending_invitation_for_update(token: str) -> Invitation:
@@ -208,6 +426,12 @@ def _pending_invitation_for_update(token: str) -> Invitation:
             "This invitation has expired. Ask for a new one.",
             field="invitation_token",
             code="expired_token",
+        )
+    if not invitation_sender_may_invite(invitation):
+        raise ServiceError(
+            "This invitation is no longer valid. Ask for a new one.",
+            field="invitation_token",
+            code="invalid_token",
         )
     return invitation
 
@@ -309,6 +533,8 @@ def membership_change_role(
     if previous != role:
         membership.role = role
         membership.save(update_fields=["role"])
+        if not membership.can_manage:
+            _revoke_invitations_sent_by(membership=membership)
         audit_record(
             organization=membership.organization,
             actor=actor.user,
@@ -328,6 +554,7 @@ def membership_remove(*, actor: Membership, membership: Membership, ip: str | No
     _keeps_an_owner(membership, new_role=None)
     email = membership.user.email
     action = audit.MEMBERSHIP_LEFT if actor.pk == membership.pk else audit.MEMBERSHIP_REMOVED
+    _revoke_invitations_sent_by(membership=membership)
     membership.delete()
     audit_record(
         organization=actor.organization,

@@ -1,29 +1,45 @@
 """Pages for accounts, organizations, members and activity. Thin: services do the work."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from common.errors import ServiceError
-from organizations import selectors, services
+from common.errors import NotAllowed, ServiceError
+from organizations import selectors, services, throttles
 from organizations.activity import describe
 from organizations.forms import (
     InvitationForm,
     InvitedRegisterForm,
     MemberRoleForm,
     OrganizationForm,
-    RegisterForm,
     apply_service_error,
 )
 from organizations.page_context import SESSION_KEY, membership_required
 from organizations.request_context import client_ip
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
+
+
+def rate_limited(view, check):
+    """A page whose POSTs count against a limit. Beyond it `check` raises RateLimited, which
+    common.middleware.RetryLaterMiddleware answers with a 429 page and Retry-After."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            check(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 @membership_required
@@ -31,22 +47,18 @@ def home(request):
     return render(request, "organizations/home.html", {"membership": request.membership})
 
 
-@sensitive_post_parameters("password")
-def register(request):
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = RegisterForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user, membership = services.user_register(**form.cleaned_data, ip=client_ip(request))
-        except ServiceError as exc:
-            apply_service_error(form, exc)
-        else:
-            login(request, user, backend=BACKEND)
-            request.session[SESSION_KEY] = membership.organization.slug
-            messages.success(request, f"Welcome! {membership.organization.name} is ready.")
-            return redirect("home")
-    return render(request, "registration/register.html", {"form": form})
+@login_required
+@require_POST
+def verification_resend(request):
+    services.email_verification_resend(user=request.user)
+    if not selectors.email_verified(request.user):
+        messages.info(
+            request,
+            f"We sent a verification link to {request.user.email}. It can take a few minutes; "
+            "check your spam folder too.",
+        )
+    next_url = request.POST.get("next")
+    return redirect(next_url if _is_local(next_url) else "home")
 
 
 @login_required
@@ -88,7 +100,12 @@ def invitation(request, token):
     """A new user registers through the invitation; a logged-in one accepts it."""
     invitation = selectors.invitation_by_token(token)
     context = {"invitation": invitation, "token": token}
-    if invitation is None or not invitation.is_pending:
+    if (
+        invitation is None
+        or not invitation.is_pending
+        or not services.invitation_sender_may_invite(invitation)
+    ):
+        context["invitation"] = None
         return render(request, "organizations/invitation_invalid.html", context, status=404)
 
     if request.user.is_authenticated:
@@ -105,6 +122,8 @@ def invitation(request, token):
             return redirect("home")
         return render(request, "organizations/invitation_accept.html", context)
 
+    if request.method == "POST":
+        throttles.signup_check(request)
     form = InvitedRegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -144,13 +163,9 @@ def members(request):
             except ServiceError as exc:
                 apply_service_error(invite_form, exc)
             else:
-                # Shown once, so the link can be shared even where email is not set up yet.
-                messages.success(
-                    request,
-                    f"Invitation sent to {invite_form.cleaned_data['email']}. You can also "
-                    f"share this link with them: {services.invitation_accept_url(token)}",
-                )
+                _show_invitation_link(request, invite_form.cleaned_data["email"], token)
                 return redirect("members")
+    email_verified = selectors.email_verified(request.user)
     context = {
         "membership": membership,
         "members": selectors.organization_members(membership=membership),
@@ -159,8 +174,61 @@ def members(request):
         else [],
         "invite_form": invite_form,
         "role_choices": MemberRoleForm.base_fields["role"].choices,
+        "email_verified": email_verified,
     }
-    return render(request, "organizations/members.html", context)
+    response = render(request, "organizations/members.html", context)
+    # The page can show an invitation link (a token) once: never kept by a cache.
+    add_never_cache_headers(response)
+    return response
+
+
+def _show_invitation_link(request, email: str, token: str) -> None:
+    # Shown once, so the link can be shared even where email is not set up yet.
+    messages.success(
+        request,
+        f"Invitation sent to {email}. You can also share this link with them: "
+        f"{services.invitation_accept_url(token)}",
+    )
+
+
+@membership_required
+@require_POST
+def invitation_revoke(request, invitation_id):
+    try:
+        services.invitation_revoke(
+            actor=request.membership, invitation_id=invitation_id, ip=client_ip(request)
+        )
+    except services.InvitationNotFound:
+        raise Http404("Invitation not found.") from None
+    except NotAllowed as exc:
+        if exc.code != "email_not_verified":
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The invitation was withdrawn: its link no longer works.")
+    return redirect("members")
+
+
+@membership_required
+@require_POST
+def invitation_resend(request, invitation_id):
+    try:
+        invitation, token = services.invitation_resend(
+            actor=request.membership, invitation_id=invitation_id, ip=client_ip(request)
+        )
+    except services.InvitationNotFound:
+        raise Http404("Invitation not found.") from None
+    except NotAllowed as exc:
+        if exc.code != "email_not_verified":
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        _show_invitation_link(request, invitation.email, token)
+    return redirect("members")
 
 
 @membership_required

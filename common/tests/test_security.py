@@ -91,14 +91,18 @@ INLINE_CODE = [
 def test_it_renders_every_page_without_inline_script_or_style(team, settings):
     """What the policy would block: the pages must not need it."""
     settings.AXES_FAILURE_LIMIT = 1
-    anonymous = [LOGIN, "/accounts/register/", "/accounts/password_reset/", "/api/docs/"]
+    anonymous = [LOGIN, "/accounts/register/", "/accounts/password/reset/", "/api/docs/"]
     signed_in = ["/", "/settings/", "/messages/", "/organization/members/"]
     signed_in += ["/organization/activity/", "/organization/new/"]
+    signed_in += ["/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
+    signed_in += ["/accounts/2fa/totp/activate/"]
     pages = {url: Client().get(url) for url in anonymous}
     owner = Client()
     owner.force_login(team.owner)
+    # Two-factor set-up first asks for the password again.
+    assert owner.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
     pages.update({url: owner.get(url) for url in signed_in})
-    pages["locked out"] = Client().post(LOGIN, {"username": "owner@grace.test", "password": "x"})
+    pages["locked out"] = Client().post(LOGIN, {"login": "owner@grace.test", "password": "x"})
     for name, response in pages.items():
         assert response.status_code in (200, 429), name
         html = response.content.decode()
@@ -110,9 +114,7 @@ def test_it_renders_every_page_without_inline_script_or_style(team, settings):
 
 
 def login_page(email, password, ip="127.0.0.1", client=None):
-    return (client or Client()).post(
-        LOGIN, {"username": email, "password": password}, REMOTE_ADDR=ip
-    )
+    return (client or Client()).post(LOGIN, {"login": email, "password": password}, REMOTE_ADDR=ip)
 
 
 def token(email, password, ip="127.0.0.1"):
@@ -137,7 +139,7 @@ def test_it_locks_the_login_page_after_repeated_failures(team, settings):
     assert locked.status_code == 429
     html = locked.content.decode()
     assert LOCKED_MESSAGE in html and "15 minutes" in html
-    assert 'href="/accounts/password_reset/"' in html
+    assert 'href="/accounts/password/reset/"' in html
     assert locked["Retry-After"] == "900"
     assert "Content-Security-Policy" in locked
 
@@ -233,14 +235,14 @@ def test_it_protects_the_admin_login_too(team, settings):
 
 def reset_password(email: str, new_password: str) -> None:
     mail.outbox.clear()
-    assert Client().post("/accounts/password_reset/", {"email": email}).status_code == 302
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    assert Client().post("/accounts/password/reset/", {"email": email}).status_code == 302
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
     client = Client()
-    form = client.get(link, follow=True)
+    form = client.get(link.group(1), follow=True)
     done = client.post(
-        form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
+        form.redirect_chain[-1][0], {"password1": new_password, "password2": new_password}
     )
-    assert done.status_code == 302 and done["Location"] == "/accounts/reset/done/"
+    assert done.status_code == 302 and done["Location"] == "/accounts/password/reset/key/done/"
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from django.core import mail
 from django.test import Client
 
 from conftest import PASSWORD, make_user
+from organizations import selectors
 from organizations.models import AuditEvent, Invitation, Membership, Organization, Role, User
 from organizations.services import invitation_create
 
@@ -20,44 +21,59 @@ def client_for(user=None) -> Client:
 
 def test_it_logs_in_with_email_and_password(team):
     response = Client().post(
-        "/accounts/login/", {"username": "OWNER@grace.test", "password": PASSWORD}
+        "/accounts/login/", {"login": "OWNER@grace.test", "password": PASSWORD}
     )
     assert response.status_code == 302
     assert response["Location"] == "/"
 
 
 def test_it_shows_a_form_error_for_a_wrong_password(team):
-    response = Client().post(
-        "/accounts/login/", {"username": "owner@grace.test", "password": "nope"}
-    )
+    response = Client().post("/accounts/login/", {"login": "owner@grace.test", "password": "nope"})
     assert response.status_code == 200
-    assert b"Please enter a correct" in response.content
+    assert b"email address and/or password you specified are not correct" in response.content
+
+
+def test_it_gives_the_same_answer_for_an_unknown_email_and_a_wrong_password(team):
+    known = Client().post("/accounts/login/", {"login": "owner@grace.test", "password": "nope"})
+    unknown = Client().post("/accounts/login/", {"login": "nobody@grace.test", "password": "nope"})
+    assert known.status_code == unknown.status_code == 200
+    strip = lambda r: re.sub(r'value="[^"]*"', "", r.content.decode())  # noqa: E731
+    assert strip(known) == strip(unknown)
 
 
 def test_it_logs_out_only_by_post(team):
     client = client_for(team.owner)
-    assert client.get("/accounts/logout/").status_code == 405
+    confirm = client.get("/accounts/logout/")
+    assert confirm.status_code == 200  # a page asking to confirm, which logs nobody out
+    assert client.get("/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302
 
 
 def test_it_registers_a_user_and_their_organization():
+    mail.outbox.clear()
     client = Client()
     response = client.post(
         "/accounts/register/",
-        {"email": "pastor@example.org", "password": PASSWORD, "organization_name": "New Life"},
+        {"email": "pastor@example.org", "password1": PASSWORD, "organization_name": "New Life"},
     )
     assert response.status_code == 302
     user = User.objects.get(email="pastor@example.org")
     assert Membership.objects.get(user=user).role == Role.OWNER
     page = client.get("/")
     assert b"New Life" in page.content
+    # One verification email, whose link verifies the address.
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://127.0.0.1:8000(/accounts/confirm-email/\S+/)", mail.outbox[0].body)
+    assert not selectors.email_verified(user)
+    assert client.post(link.group(1)).status_code == 302
+    assert selectors.email_verified(user)
 
 
 def test_it_shows_registration_errors_beside_the_fields(team):
     response = Client().post(
         "/accounts/register/",
-        {"email": "owner@grace.test", "password": "123", "organization_name": ""},
+        {"email": "new@grace.test", "password1": "123", "organization_name": ""},
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -68,19 +84,30 @@ def test_it_shows_registration_errors_beside_the_fields(team):
 
 def test_it_sends_a_password_reset_link(team):
     mail.outbox.clear()
-    response = Client().post("/accounts/password_reset/", {"email": "member@grace.test"})
+    response = Client().post("/accounts/password/reset/", {"email": "member@grace.test"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(
+        r"http://127.0.0.1:8000(/accounts/password/reset/key/\S+/)", mail.outbox[0].body
+    )
     client = Client()
-    form = client.get(link, follow=True)
+    form = client.get(link.group(1), follow=True)
     assert form.status_code == 200
     done = client.post(
         form.redirect_chain[-1][0],
-        {"new_password1": "An0ther-Sturdy-pass", "new_password2": "An0ther-Sturdy-pass"},
+        {"password1": "An0ther-Sturdy-pass", "password2": "An0ther-Sturdy-pass"},
     )
     assert done.status_code == 302
     assert User.objects.get(email="member@grace.test").check_password("An0ther-Sturdy-pass")
+
+
+def test_it_answers_a_password_reset_for_an_unknown_email_as_for_a_known_one(team):
+    mail.outbox.clear()
+    known = Client().post("/accounts/password/reset/", {"email": "member@grace.test"})
+    unknown = Client().post("/accounts/password/reset/", {"email": "nobody@grace.test"})
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    assert [m.to for m in mail.outbox] == [["member@grace.test"]]
 
 
 def make_invitation(team, email="friend@example.org", role=Role.MEMBER):

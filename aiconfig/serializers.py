@@ -53,6 +53,8 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
 
     summary_fields = ("provider", "api_key_masked", "model", "base_url")
     omitted_when_null = ("key_message",)
+    unreadable_attr = "key_unreadable"
+    unreadable_message = KEY_UNREADABLE_MESSAGE
 
     provider = serializers.ChoiceField(choices=PROVIDER_CHOICES, allow_null=True)
     api_key_masked = serializers.CharField(
@@ -71,10 +73,13 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
     )
     updated_at = serializers.DateTimeField(required=False)
     key_status = ComputedField(
+        "get_secret_status",
         required=False,
         help_text="`unreadable`: the encryption key changed; enter the API key again.",
     )
-    key_message = ComputedField(required=False, help_text="Present when unreadable.")
+    key_message = ComputedField(
+        "get_secret_message", required=False, help_text="Present when unreadable."
+    )
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_base_url(self, config) -> str | None:
@@ -83,14 +88,6 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
     @extend_schema_field(serializers.CharField(required=False, allow_null=True))
     def get_last_error_code(self, config) -> str | None:
         return config.last_error_code or None
-
-    @extend_schema_field(serializers.ChoiceField(choices=["ok", "unreadable"], required=False))
-    def get_key_status(self, config) -> str:
-        return "unreadable" if config.key_unreadable else "ok"
-
-    @extend_schema_field(serializers.CharField(required=False))
-    def get_key_message(self, config) -> str | None:
-        return KEY_UNREADABLE_MESSAGE if config.key_unreadable else None
 
 
 class AIConfigSavedSerializer(SavedMixin, AIConfigResponseSerializer):

@@ -117,6 +117,9 @@ class StoredSettingsSerializer(serializers.Serializer):
 
     summary_fields: tuple[str, ...] = ()
     omitted_when_null: tuple[str, ...] = ()
+    # The model property saying the stored secret can no longer be decrypted, and what to do.
+    unreadable_attr: str = ""
+    unreadable_message: str = ""
 
     configured = ComputedField()
 
@@ -129,6 +132,14 @@ class StoredSettingsSerializer(serializers.Serializer):
         if self.instance is None:
             return ReturnDict(self.to_representation(None), serializer=self)
         return super().data
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ok", "unreadable"], required=False))
+    def get_secret_status(self, config) -> str:
+        return "unreadable" if getattr(config, self.unreadable_attr) else "ok"
+
+    @extend_schema_field(serializers.CharField(required=False))
+    def get_secret_message(self, config) -> str | None:
+        return self.unreadable_message if getattr(config, self.unreadable_attr) else None
 
     def to_representation(self, config):
         if config is None:

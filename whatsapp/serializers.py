@@ -41,6 +41,8 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
 
     summary_fields = ("phone_number_id", "business_account_id", "access_token_masked")
     omitted_when_null = ("token_message", "webhook_verify_token")
+    unreadable_attr = "token_unreadable"
+    unreadable_message = TOKEN_UNREADABLE_MESSAGE
 
     phone_number_id = serializers.CharField(allow_null=True)
     business_account_id = serializers.CharField(allow_null=True)
@@ -56,10 +58,13 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     app_secret_set = serializers.BooleanField(source="has_app_secret", required=False)
     last_verified_at = serializers.DateTimeField(required=False, allow_null=True)
     token_status = ComputedField(
+        "get_secret_status",
         required=False,
         help_text="`unreadable`: the encryption key changed; enter the access token again.",
     )
-    token_message = ComputedField(required=False, help_text="Present when unreadable.")
+    token_message = ComputedField(
+        "get_secret_message", required=False, help_text="Present when unreadable."
+    )
     webhook_verify_token = ComputedField(
         required=False, help_text="Owners and admins only: Meta's webhook verify token."
     )
@@ -67,14 +72,6 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     @extend_schema_field(serializers.CharField(required=False, allow_null=True))
     def get_quality_rating(self, config) -> str | None:
         return config.quality_rating or None
-
-    @extend_schema_field(serializers.ChoiceField(choices=["ok", "unreadable"], required=False))
-    def get_token_status(self, config) -> str:
-        return "unreadable" if config.token_unreadable else "ok"
-
-    @extend_schema_field(serializers.CharField(required=False))
-    def get_token_message(self, config) -> str | None:
-        return TOKEN_UNREADABLE_MESSAGE if config.token_unreadable else None
 
     @extend_schema_field(serializers.CharField(required=False))
     def get_webhook_verify_token(self, config) -> str | None:

@@ -44,30 +44,41 @@ def test_it_writes_action_names_only_in_the_audit_module():
     assert offenders == []
 
 
-def test_it_shows_actions_in_words_on_the_activity_page(team):
+def test_it_tells_each_action_as_a_sentence_on_the_activity_page(team):
     AuditEvent.objects.create(organization=team.org, actor=team.owner, action=audit.MEMBERSHIP_LEFT)
-    AuditEvent.objects.create(organization=team.other_org, action=audit.AI_CONFIG_DELETED)
+    AuditEvent.objects.create(
+        organization=team.other_org,
+        actor=team.outsider,
+        action=audit.AI_CONFIG_DELETED,
+        target="openai",
+        metadata={"provider": "openai", "api_key": "***X7Y9"},
+    )
 
-    owner_page = client_for(team.owner).get("/organization/activity/")
+    owner_page = client_for(team.owner).get("/organization/activity/").content.decode()
     member_page = client_for(team.member).get("/organization/activity/")
     outsider_page = client_for(team.outsider).get("/organization/activity/").content.decode()
 
-    assert "Member left" in owner_page.content.decode()
+    assert "owner@grace.test left the organization." in owner_page
+    assert "disconnected" not in owner_page
     assert member_page.status_code == 403
-    assert "Member left" not in outsider_page and "AI provider removed" in outsider_page
+    assert "left the organization" not in outsider_page
+    assert "outsider@hope.test disconnected OpenAI (ChatGPT)" in outsider_page
 
 
 def test_it_filters_the_admin_by_action_in_words(team):
     root = User.objects.create_superuser(email="root@example.org", password="x")
-    AuditEvent.objects.create(organization=team.org, action=audit.INVITATION_CREATED)
+    AuditEvent.objects.create(
+        organization=team.org, action=audit.INVITATION_CREATED, target="john@example.org"
+    )
     AuditEvent.objects.create(organization=team.org, action=audit.ORGANIZATION_CREATED)
 
-    html = (
-        client_for(root)
-        .get("/admin/organizations/auditevent/", {"action": audit.INVITATION_CREATED})
-        .content.decode()
-    )
+    admin = client_for(root)
+    everything = admin.get("/admin/organizations/auditevent/").content.decode()
+    invitations = admin.get(
+        "/admin/organizations/auditevent/", {"action": audit.INVITATION_CREATED}
+    ).content.decode()
 
-    assert "Invitation sent" in html
-    assert '<td class="field-what">Organization created</td>' not in html
-    assert '<td class="field-what">Invitation sent</td>' in html
+    assert audit.ACTION_LABELS[audit.INVITATION_CREATED] in everything  # offered as a filter
+    assert "created the organization" in everything
+    assert "invited john@example.org" in invitations
+    assert "created the organization" not in invitations

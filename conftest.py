@@ -108,3 +108,15 @@ def fake_graph(settings):
         settings.WHATSAPP_GRAPH_BASE_URL = fake.url + "/v25.0"
         settings.AI_PROVIDER_TIMEOUT = 2
         yield fake
+
+
+@pytest.fixture
+def huey_consumer(transactional_db, tmp_path):
+    """A real Huey consumer (two worker threads) on a real queue: a SQLite file in a temporary
+    directory, or Redis when HUEY_URL is set. Tasks called during the test are enqueued and run
+    by the workers, not inline; `huey_consumer.wait_idle()` waits for them. See
+    devtools/consumer.py."""
+    from devtools.consumer import RealConsumer
+
+    with RealConsumer(workers=2, sqlite_dir=tmp_path) as consumer:
+        yield consumer

@@ -492,9 +492,12 @@ def test_key(
     api_key: str,
     model: str | None = None,
     base_url: str | None = None,
+    list_models: bool = True,
 ) -> KeyTestResult:
     """Prove the key can generate with the model (a few tokens), and list the models where
-    the provider can. The whole test stays within AI_PROVIDER_TIMEOUT. Never raises for a
+    the provider can (unless `list_models` is false: the health check needs only the proof;
+    a public model list accepts revoked keys). The whole test stays within
+    AI_PROVIDER_TIMEOUT. Never raises for a
     provider problem (KeyError for an unknown provider id). `latency_ms` is the whole test."""
     started = time.monotonic()
     deadline = started + _timeout_setting()
@@ -502,7 +505,7 @@ def test_key(
     models: list[str] = []
     try:
         conn = _connect(provider, api_key, base_url)
-        generate_with, list_models = _FAMILIES[conn.spec.family]
+        generate_with, models_of = _FAMILIES[conn.spec.family]
         if conn.spec.key_check == "openrouter_key_then_generate":
             _openrouter_check_key(conn, deadline)
         generation = generate_with(
@@ -527,9 +530,9 @@ def test_key(
             error_code=exc.error_code,
             error=exc.message,
         )
-    if deadline - time.monotonic() > _MIN_LISTING_SECONDS:
+    if list_models and deadline - time.monotonic() > _MIN_LISTING_SECONDS:
         try:
-            models = sorted(set(list_models(conn, deadline)))[:MAX_LISTED_MODELS]
+            models = sorted(set(models_of(conn, deadline)))[:MAX_LISTED_MODELS]
         except ProviderError as exc:  # the key works; the list is a convenience
             logger.info("AI model listing failed: provider=%s code=%s", provider, exc.error_code)
     latency_ms = int((time.monotonic() - started) * 1000)

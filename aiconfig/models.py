@@ -2,12 +2,14 @@ from django.conf import settings
 from django.db import models
 
 from aiconfig.providers import provider_label
+from common.credential_health import CredentialHealth
 from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secret
 from organizations.models import Organization
 
 
-class AIConfig(models.Model):
-    """An organization's own AI provider credentials (one per organization)."""
+class AIConfig(CredentialHealth):
+    """An organization's own AI provider credentials (one per organization), with their health
+    (common/credential_health.py: last_checked_at, health_status, last_error_code, ...)."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="ai_config"
@@ -20,7 +22,6 @@ class AIConfig(models.Model):
     available_models = models.JSONField(default=list, blank=True)
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True)
-    last_error_code = models.CharField(max_length=40, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

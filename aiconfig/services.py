@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from aiconfig import clients
+from aiconfig import clients, health
 from aiconfig.models import AIConfig
 from aiconfig.providers import default_model_for
 from aiconfig.selectors import ai_config_for
@@ -83,12 +83,19 @@ def ai_config_test(
     _require_manager(membership)
     key = _resolve_key(membership=membership, provider=provider, api_key=api_key, base_url=base_url)
     with bulkhead(organization_id=membership.organization_id):
-        return clients.test_key(
+        result = clients.test_key(
             provider=provider,
             api_key=key,
             model=model or default_model_for(provider),
             base_url=base_url or None,
         )
+    if not api_key:  # the stored key was tested: its health learns the answer
+        config = ai_config_for(membership.organization)
+        if config is not None:
+            health.ai_health_record(
+                config=config, result=health.classify(result.error_code), source="test"
+            )
+    return result
 
 
 def ai_config_save(
@@ -153,6 +160,8 @@ def ai_config_store(
     config.last_error_code = ""
     config.updated_by = actor
     config.save()
+    # A key that just passed a live test works: whatever the health was, it is ok now.
+    health.ai_health_record(config=config, result=health.CHECK_OK, source="save")
     audit_record(
         organization=organization,
         actor=actor,
@@ -201,9 +210,11 @@ def ai_config_remove(
 
 
 def ai_config_record_test(*, config: AIConfig, ok: bool, error_code: str | None) -> None:
-    """Keeps the stored configuration's last status in step with what the provider said."""
-    AIConfig.objects.filter(pk=config.pk).update(
-        last_tested_at=timezone.now(), last_test_ok=ok, last_error_code=error_code or ""
+    """Keeps the stored configuration's last test status, and its health, in step with what
+    the provider said about the stored key."""
+    AIConfig.objects.filter(pk=config.pk).update(last_tested_at=timezone.now(), last_test_ok=ok)
+    health.ai_health_record(
+        config=config, result=health.classify(None if ok else error_code), source="test"
     )
 
 

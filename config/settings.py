@@ -424,6 +424,17 @@ OPT_IN_KEYWORDS = env.list("OPT_IN_KEYWORDS", default=["START"])
 # A contacts CSV import: at most this many bytes and data rows.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=50_000)
+
+# Credential health checks (a background task re-tests every stored AI key and WhatsApp token):
+# every HEALTH_CHECK_INTERVAL_HOURS (decimals allowed: 0.01 is 36 seconds), each credential
+# moved by up to HEALTH_CHECK_JITTER (a fraction of the interval) so checks spread out.
+HEALTH_CHECK_INTERVAL_HOURS = env.float("HEALTH_CHECK_INTERVAL_HOURS", default=6.0)
+if HEALTH_CHECK_INTERVAL_HOURS <= 0:
+    raise ImproperlyConfigured("HEALTH_CHECK_INTERVAL_HOURS must be a positive number of hours.")
+HEALTH_CHECK_JITTER = min(max(env.float("HEALTH_CHECK_JITTER", default=0.1), 0.0), 0.5)
+# Owners and admins are warned by email this many days before the WhatsApp token expires.
+TOKEN_EXPIRY_WARNING_DAYS = env.int("TOKEN_EXPIRY_WARNING_DAYS", default=7)
+
 # Public origin used to build absolute links (invitation emails, webhook URL).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

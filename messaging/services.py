@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aiconfig import clients
+from aiconfig import health as ai_health
 from aiconfig.selectors import ai_config_for
 from aiconfig.services import KEY_UNREADABLE_MESSAGE, ai_config_record_test
 from common.errors import NotAllowed, ServiceError
@@ -25,6 +26,7 @@ from messaging.models import (
 from organizations.models import Membership, Organization
 from organizations.services import audit_record
 from whatsapp import events, graph
+from whatsapp import health as whatsapp_health
 from whatsapp.models import StatusEvent
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
@@ -50,6 +52,14 @@ CREDENTIAL_FAILURES = {
     "permission_denied",
     "insufficient_quota",
     "model_not_found",
+}
+
+# Send failures about the recipient or the conversation, not about the connection.
+SEND_RECIPIENT_FAILURES = {
+    "recipient_not_allowed",
+    "outside_window",
+    "undeliverable",
+    "invalid_recipient",
 }
 
 
@@ -128,7 +138,13 @@ def _ai_write(
         MessageRecord.objects.create(**record, ok=False, error_code=exc.error_code)
         if exc.error_code in CREDENTIAL_FAILURES:
             ai_config_record_test(config=config, ok=False, error_code=exc.error_code)
+        else:  # a transient failure still tells the key's health something
+            ai_health.ai_health_record(
+                config=config, result=ai_health.classify(exc.error_code), source="draft"
+            )
         raise UpstreamFailed(exc.message, code=exc.error_code) from None
+    # The key works: a draft clears a key that needed attention.
+    ai_health.ai_health_record(config=config, result=ai_health.CHECK_OK, source="draft")
     text = fit(generation.text)
     if not text:
         MessageRecord.objects.create(**record, ok=False, error_code="invalid_response")
@@ -182,7 +198,16 @@ def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord
         MessageRecord.objects.create(
             **record, ok=False, error_code=exc.error_code, status=SendStatus.REJECTED
         )
+        if exc.error_code not in SEND_RECIPIENT_FAILURES:
+            whatsapp_health.whatsapp_health_record(
+                config=config, result=whatsapp_health.classify(exc.error_code), source="send"
+            )
         raise UpstreamFailed(exc.message, code=exc.error_code) from None
+    # Meta accepted the message: the token works (the number's own state is kept).
+    if whatsapp_health.token_problem(config):
+        whatsapp_health.whatsapp_health_record(
+            config=config, result=whatsapp_health.CHECK_OK, source="send"
+        )
     return _record_accepted(record, message_id)
 
 

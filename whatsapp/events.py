@@ -87,6 +87,28 @@ class TemplateCategoryChanged:
     previous_category: str = ""
 
 
+@dataclass(frozen=True)
+class PhoneNumberQualityUpdate:
+    """Meta changed the number's messaging limit or flagged/unflagged it
+    (phone_number_quality_update). whatsapp/ has already updated the number's health."""
+
+    organization: Organization
+    event: str  # FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING, THROUGHPUT_UPGRADE
+    messaging_limit_tier: str = ""  # TIER_250, TIER_2K, ..., TIER_UNLIMITED
+    messaging_limit: int | None = None  # people per 24 hours; None: unknown or unlimited
+
+
+@dataclass(frozen=True)
+class AccountUpdate:
+    """Meta reported a change to the WhatsApp Business Account (account_update): a
+    restriction, a violation, a ban or its lifting. whatsapp/ has already updated the health."""
+
+    organization: Organization
+    event: str  # ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION, DISABLED_UPDATE, ...
+    restricted: bool  # the account can no longer send as before
+    ban_state: str = ""
+
+
 _handlers: dict[type, list[Callable]] = defaultdict(list)
 
 

@@ -33,6 +33,16 @@ class WhatsAppConfigForm(CredentialForm):
             "Needed to accept delivery reports on the webhook. Leave empty to keep the stored one."
         ),
     )
+    app_id = forms.CharField(
+        label="App ID (optional)",
+        max_length=20,
+        required=False,
+        validators=[validate_graph_id],
+        help_text=(
+            "From your Meta app's dashboard. With the app secret, we warn you by email "
+            "before the access token expires."
+        ),
+    )
 
     def __init__(self, *args, stored=None, **kwargs):
         super().__init__(*args, stored=stored, **kwargs)
@@ -46,4 +56,5 @@ class WhatsAppConfigForm(CredentialForm):
         return {
             "phone_number_id": stored.phone_number_id,
             "business_account_id": stored.business_account_id,
+            "app_id": stored.app_id,
         }

@@ -380,6 +380,84 @@ def verify_credentials(
     return info
 
 
+HEALTH_FIELDS = (
+    "display_phone_number,verified_name,quality_rating,status,name_status,"
+    "whatsapp_business_manager_messaging_limit,throughput"
+)
+MAX_STATUS_LENGTH = 40
+
+
+@dataclass
+class NumberHealth:
+    """The phone number as Meta sees it now. Optional fields are None when Meta left them out
+    or sent something that does not fit."""
+
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str | None  # GREEN, YELLOW, RED, UNKNOWN
+    status: str | None  # CONNECTED, FLAGGED, RESTRICTED, RATE_LIMITED, BANNED, ...
+    name_status: str | None
+    messaging_limit_tier: str | None  # TIER_250, TIER_2K, ..., TIER_UNLIMITED
+    throughput_level: str | None  # STANDARD, HIGH, ...
+
+
+def number_health(*, phone_number_id: str, access_token: str) -> NumberHealth:
+    """One `GET /{phone-number-id}` with the health fields, with the stored token."""
+    _check_id(phone_number_id, "phone_number_id")
+    _check_token(access_token)
+    node = _call(
+        "GET",
+        phone_number_id,
+        token=access_token,
+        deadline=_deadline(),
+        params={"fields": HEALTH_FIELDS},
+        field="phone_number_id",
+    )
+    limit = node.get("whatsapp_business_manager_messaging_limit")
+    if isinstance(limit, dict):  # tolerate an object form: {"current_limit": "TIER_2K"}
+        limit = limit.get("current_limit") or limit.get("max_daily_conversations_per_business")
+    throughput = node.get("throughput")
+    throughput = throughput.get("level") if isinstance(throughput, dict) else None
+    return NumberHealth(
+        display_phone_number=_required_text(
+            node, "display_phone_number", MAX_DISPLAY_PHONE_NUMBER_LENGTH
+        ),
+        verified_name=_required_text(node, "verified_name", MAX_VERIFIED_NAME_LENGTH),
+        quality_rating=_optional_text(node, "quality_rating", MAX_QUALITY_RATING_LENGTH),
+        status=_optional_text(node, "status", MAX_STATUS_LENGTH),
+        name_status=_optional_text(node, "name_status", MAX_STATUS_LENGTH),
+        messaging_limit_tier=_optional_text({"v": limit}, "v", MAX_QUALITY_RATING_LENGTH),
+        throughput_level=_optional_text({"v": throughput}, "v", MAX_QUALITY_RATING_LENGTH),
+    )
+
+
+@dataclass
+class TokenInfo:
+    is_valid: bool
+    expires_at: int | None  # Unix time; None when the token never expires
+
+
+def debug_token(*, access_token: str, app_id: str, app_secret: str) -> TokenInfo:
+    """`GET /debug_token` with the app token (`app-id|app-secret`, sent in the header only):
+    whether the access token is valid and when it expires."""
+    _check_id(app_id, "app_id")
+    _check_token(access_token)
+    _check_token(app_secret)
+    answer = _call(
+        "GET",
+        "debug_token",
+        token=f"{app_id}|{app_secret}",
+        deadline=_deadline(),
+        params={"input_token": access_token},
+        field="app_id",
+    )
+    data = answer.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("is_valid"), bool):
+        raise _fail("invalid_response")
+    expires_at = _as_int(data.get("expires_at"))
+    return TokenInfo(is_valid=data["is_valid"], expires_at=expires_at or None)
+
+
 def send_text(*, phone_number_id: str, access_token: str, to: str, body: str) -> str:
     """Send a plain text message; return the `wamid` Meta assigned to it."""
     _check_id(phone_number_id, "phone_number_id")

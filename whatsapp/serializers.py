@@ -28,6 +28,15 @@ class WhatsAppConfigInputSerializer(serializers.Serializer):
     )
     access_token = OptionalSecretField(max_length=SECRET_MAX_LENGTH, label="The access token")
     app_secret = OptionalSecretField(max_length=SECRET_MAX_LENGTH, label="The app secret")
+    # Optional; with the app secret, lets us ask Meta when the access token expires. Omitted
+    # or null keeps the stored one; an empty string removes it.
+    app_id = StrictCharField(
+        max_length=20,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        validators=[django_validator(validate_graph_id)],
+    )
 
     def validate_access_token(self, value):
         return value or None

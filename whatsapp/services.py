@@ -14,7 +14,7 @@ from common.http import bulkhead
 from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
-from whatsapp import events, graph
+from whatsapp import events, graph, health
 from whatsapp.models import InboundMessage, StatusEvent, WhatsAppConfig
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.signatures import signature_is_valid
@@ -70,19 +70,41 @@ def whatsapp_config_test(
     business_account_id: str,
     access_token: str | None = None,
     app_secret: str | None = None,
+    app_id: str | None = None,
 ) -> graph.PhoneNumberInfo:
     """Verifies the credentials with Meta. Saves nothing; raises VerificationFailed.
 
-    `app_secret` plays no part in the check (Meta has no call to verify it); it is accepted so
-    that a test takes the same input as a save."""
+    `app_secret` and `app_id` play no part in the check (they only let later checks ask when
+    the token expires); they are accepted so that a test takes the same input as a save."""
     _require_manager(membership)
     token = _resolve_token(membership=membership, access_token=access_token)
-    return _verify(
-        membership=membership,
-        phone_number_id=phone_number_id,
-        business_account_id=business_account_id,
-        token=token,
-    )
+    stored = None if access_token else whatsapp_config_for(membership.organization)
+    if stored is not None and stored.phone_number_id != phone_number_id:
+        stored = None  # another number: the answer says nothing about the stored connection
+    try:
+        info = _verify(
+            membership=membership,
+            phone_number_id=phone_number_id,
+            business_account_id=business_account_id,
+            token=token,
+        )
+    except VerificationFailed as exc:
+        if stored is not None:
+            health.whatsapp_health_record(
+                config=stored, result=health.classify(exc.code), source="test"
+            )
+        raise
+    if stored is not None:
+        health.whatsapp_health_record(
+            config=stored,
+            result=health.number_result(
+                status=None,
+                quality_rating=info.quality_rating,
+                account_restriction=stored.account_restriction,
+            ),
+            source="test",
+        )
+    return info
 
 
 def whatsapp_config_save(
@@ -92,11 +114,12 @@ def whatsapp_config_save(
     business_account_id: str,
     access_token: str | None = None,
     app_secret: str | None = None,
+    app_id: str | None = None,
     ip: str | None = None,
 ) -> WhatsAppConfig:
     """Verifies with Meta first and saves only when Meta accepts the credentials.
 
-    `access_token` or `app_secret` None keeps the stored value; app_secret "" removes it."""
+    `access_token`, `app_secret` or `app_id` None keeps the stored value; "" removes it."""
     _require_manager(membership)
     token = _resolve_token(membership=membership, access_token=access_token)
     # The network call stays outside the transaction: no row is locked while Meta answers.
@@ -115,9 +138,17 @@ def whatsapp_config_save(
                 "access_token": token,
             },
         )
+        token_changed = created or config.access_token != token
+        if config.business_account_id != business_account_id:
+            config.account_restriction = ""  # it belonged to the other account
         config.phone_number_id = phone_number_id
         config.business_account_id = business_account_id
         config.access_token = token
+        if app_id is not None:
+            config.app_id = app_id
+        if token_changed:  # the old token's expiry says nothing about the new one
+            config.token_expires_at = None
+            config.token_expiry_warned_at = None
         if app_secret is not None:
             config.app_secret = app_secret
         elif isinstance(config.app_secret, UnreadableSecret):
@@ -129,6 +160,17 @@ def whatsapp_config_save(
         config.last_verified_at = timezone.now()
         config.updated_by = membership.user
         config.save()
+        # Meta just accepted these credentials: the connection works, unless the number
+        # itself needs attention.
+        health.whatsapp_health_record(
+            config=config,
+            result=health.number_result(
+                status=None,
+                quality_rating=info.quality_rating,
+                account_restriction=config.account_restriction,
+            ),
+            source="save",
+        )
         audit_record(
             organization=membership.organization,
             actor=membership.user,
@@ -142,6 +184,7 @@ def whatsapp_config_save(
                 "access_token": config.access_token_masked,
                 "token_changed": bool(access_token),
                 "app_secret_changed": app_secret is not None,
+                "app_id": config.app_id,
             },
         )
     return config
@@ -213,13 +256,23 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
         if field_name in _TEMPLATE_FIELDS:
             stored += _publish_template_change(config.organization, field_name, value)
             continue
-        for status in _list(value.get("statuses")):
-            stored += _store_status(config.organization, status)
-        names = _profile_names(value.get("contacts"))
-        for message in _list(value.get("messages")):
-            stored += _store_inbound(config.organization, message, names)
-        for preference in _list(value.get("user_preferences")):
-            stored += _publish_user_preference(config.organization, preference)
+        if field_name in _HEALTH_FIELDS:
+            stored += _HEALTH_FIELDS[field_name](config, value)
+            continue
+        stored += _store_messages(config.organization, value)
+    return stored
+
+
+def _store_messages(organization: Organization, value: dict) -> int:
+    """A `messages` change: delivery statuses, inbound messages, marketing preferences."""
+    stored = 0
+    for status in _list(value.get("statuses")):
+        stored += _store_status(organization, status)
+    names = _profile_names(value.get("contacts"))
+    for message in _list(value.get("messages")):
+        stored += _store_inbound(organization, message, names)
+    for preference in _list(value.get("user_preferences")):
+        stored += _publish_user_preference(organization, preference)
     return stored
 
 
@@ -269,8 +322,7 @@ def _changes(payload) -> list[tuple[str, dict]]:
         return []
     changes_found = []
     for entry in payload["entry"]:
-        changes = entry.get("changes") if isinstance(entry, dict) else None
-        for change in changes if isinstance(changes, list) else []:
+        for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
             if isinstance(change, dict) and isinstance(change.get("value"), dict):
                 field_name = change.get("field")
                 changes_found.append(
@@ -334,6 +386,98 @@ def _publish_template_change(organization: Organization, field_name: str, value:
         )
     events.publish(event)
     return 1
+
+
+def _digits(value) -> str:
+    return "".join(ch for ch in value if "0" <= ch <= "9") if isinstance(value, str) else ""
+
+
+def _about_other_number(config: WhatsAppConfig, value: dict) -> bool:
+    """The change names a number, and it is not the organization's (a WABA has several)."""
+    named = _digits(value.get("display_phone_number") or value.get("phone_number"))
+    known = _digits(config.display_phone_number)
+    return bool(named and known and named != known)
+
+
+def _apply_quality_update(config: WhatsAppConfig, value: dict) -> int:
+    """phone_number_quality_update: the messaging limit changed, or Meta flagged the number
+    (or lifted the flag). Updates the number's health at once; idempotent for retries."""
+    if _about_other_number(config, value):
+        return 0
+    event = _text(value.get("event"), 40).upper()
+    tier = _text(
+        value.get("max_daily_conversations_per_business") or value.get("current_limit"), 20
+    ).upper()
+    fields = {}
+    if tier.startswith("TIER_"):
+        fields["messaging_limit_tier"] = tier
+        fields["messaging_limit"] = health.messaging_limit_of(tier)
+    if event == "FLAGGED":
+        fields["number_status"] = "FLAGGED"
+    elif event == "UNFLAGGED" and config.number_status == "FLAGGED":
+        fields["number_status"] = "CONNECTED"
+    if not fields and not event:
+        return 0
+    WhatsAppConfig.objects.filter(pk=config.pk).update(**fields)
+    for name, field_value in fields.items():
+        setattr(config, name, field_value)
+    _record_number_health(config)
+    events.publish(
+        events.PhoneNumberQualityUpdate(
+            organization=config.organization,
+            event=event,
+            messaging_limit_tier=config.messaging_limit_tier,
+            messaging_limit=config.messaging_limit,
+        )
+    )
+    return 1
+
+
+def _apply_account_update(config: WhatsAppConfig, value: dict) -> int:
+    """account_update: Meta restricted, banned or reinstated the account. Updates the
+    health at once; idempotent for retries."""
+    event = _text(value.get("event"), 40).upper()
+    ban_info = value.get("ban_info") if isinstance(value.get("ban_info"), dict) else {}
+    ban_state = _text(ban_info.get("waba_ban_state"), 40).upper()
+    restriction = health.ACCOUNT_EVENT_CODES.get(event) or health.ACCOUNT_BAN_STATES.get(
+        ban_state, ""
+    )
+    lifted = event in health.ACCOUNT_LIFTED_EVENTS or ban_state in health.ACCOUNT_LIFTED_BAN_STATES
+    if not restriction and not lifted:
+        return 0  # partner, pricing and verification events: not about health
+    config.account_restriction = restriction
+    WhatsAppConfig.objects.filter(pk=config.pk).update(account_restriction=restriction)
+    _record_number_health(config)
+    events.publish(
+        events.AccountUpdate(
+            organization=config.organization,
+            event=event,
+            restricted=bool(restriction),
+            ban_state=ban_state,
+        )
+    )
+    return 1
+
+
+_HEALTH_FIELDS = {
+    "phone_number_quality_update": lambda config, value: _apply_quality_update(config, value),
+    "account_update": lambda config, value: _apply_account_update(config, value),
+}
+
+
+def _record_number_health(config: WhatsAppConfig) -> None:
+    """The number's and the account's state, as the webhook left them, into the health. An
+    all-clear only clears what the number or the account caused, never a token problem."""
+    result = health.number_result(
+        status=config.number_status,
+        quality_rating=config.quality_rating,
+        account_restriction=config.account_restriction,
+    )
+    if result.ok and config.last_error_code not in health.NUMBER_CODES | health.ACCOUNT_CODES:
+        return
+    if not result.ok and config.needs_attention and config.last_error_code in health.AUTH_FAILURES:
+        return  # the token problem comes first: its advice stays
+    health.whatsapp_health_record(config=config, result=result, source="webhook")
 
 
 def _text(value, limit: int) -> str:

@@ -6,12 +6,17 @@ Serves on 127.0.0.1 on a free port, in a daemon thread:
         settings.WHATSAPP_GRAPH_BASE_URL = fake.url + "/v25.0"
         fake.scenario("send", "outside_window")
 
-Endpoints: `GET /vNN.0/{id}` (phone number node), `GET /vNN.0/{waba-id}/phone_numbers` (cursor
+Endpoints: `GET /vNN.0/{id}` (phone number node, the `fields` asked for), `GET /vNN.0/debug_token`
+(with the app token `app-id|app-secret`), `GET /vNN.0/{waba-id}/phone_numbers` (cursor
 paging like Graph: `cursors.after` on every non-empty page, `next` only when more pages exist),
 `POST /vNN.0/{phone-number-id}/messages` (text and template messages),
 `GET|POST /vNN.0/{waba-id}/message_templates` (list with paging; submit). Every request is
 recorded in `.requests`; every accepted message in `.sent`. Template webhooks: see
 devtools/fakes/graph_templates.py.
+
+A test can expire or revoke a token that worked (`fake.expire_token(VALID_TOKEN)`), change the
+number's health (`fake.set_number(PHONE_NUMBER_ID, status="FLAGGED", quality_rating="RED")`),
+and set when a token expires for debug_token (`fake.token_expires_at[token] = unix time`).
 """
 
 from __future__ import annotations
@@ -50,6 +55,14 @@ NO_PERMISSION_TOKEN = (
     "mwufUxbvJDCTbyvHNsG9eh6Yo4gfqrc5XlrWi0B26R08qzjI6GKFSufrdZSlB5er8bOfZqfM2oeq3hDavJA76r"
     "NicHTp8"
 )
+# A second working token: the one a church creates after the first expired.
+NEW_TOKEN = (
+    "EAAGNeWt0kEn9x2Lq8RzVbC4mP1sT6yU3wHjK7dF0gA5eZ2iO9nQ4rX8cB1vM6lS3pY7tW0uE5kJ2hG9fD4aZ"
+    "8xC1vB6nM3qL7wR0tY5uI2oP9sA4dF7gH1jK3lZ6xC8vB2nM5qW9eR3tY7uI0oP4aS8dF2gH6jK9lZ1xC5vBn"
+    "Wt0kEN"
+)
+APP_ID = "1234567890123456"
+APP_SECRET = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PHONE_NUMBER_ID = "277321005464405"
 WABA_ID = "102290129340398"
 DISPLAY_PHONE_NUMBER = "+1 555-096-7852"
@@ -75,6 +88,21 @@ COMMON_SCENARIOS = (
 SEND_SCENARIOS = ("recipient_not_allowed", "outside_window", "undeliverable")
 
 _PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages|/message_templates)?")
+_DEBUG_TOKEN = re.compile(r"/v\d+\.\d+/debug_token")
+# Fields of a phone number node a client may ask for; the default when it names none.
+_PHONE_FIELDS = (
+    "display_phone_number",
+    "verified_name",
+    "quality_rating",
+    "status",
+    "name_status",
+    "whatsapp_business_manager_messaging_limit",
+    "throughput",
+    "code_verification_status",
+    "platform_type",
+    "id",
+)
+_DEFAULT_PHONE_FIELDS = ("display_phone_number", "verified_name", "quality_rating", "id")
 
 
 def phone_number(
@@ -91,6 +119,9 @@ def phone_number(
         "quality_rating": quality_rating,
         "platform_type": "CLOUD_API",
         "throughput": {"level": "STANDARD"},
+        "status": "CONNECTED",
+        "name_status": "APPROVED",
+        "whatsapp_business_manager_messaging_limit": "TIER_2K",
         "id": id,
     }
 
@@ -197,10 +228,16 @@ class FakeGraph:
         # token -> "valid" | "expired" | "invalid" | "no_permission"; unknown tokens are invalid.
         self.tokens: dict[str, str] = {
             VALID_TOKEN: "valid",
+            NEW_TOKEN: "valid",
             EXPIRED_TOKEN: "expired",
             INVALID_TOKEN: "invalid",
             NO_PERMISSION_TOKEN: "no_permission",
         }
+        # The Meta app whose token debug_token accepts, and when each token expires (Unix
+        # time; absent or 0: never).
+        self.app_id = APP_ID
+        self.app_secret = APP_SECRET
+        self.token_expires_at: dict[str, int] = {}
         # Graph answers code 190 with HTTP 400 or 401; tests pick.
         self.invalid_token_status = 401
         # Graph's default page size for /phone_numbers is 25; a test can shrink it to force paging.
@@ -270,6 +307,21 @@ class FakeGraph:
         if kind not in ENDPOINT_KINDS or name not in allowed:
             raise ValueError(f"unknown scenario {kind!r}/{name!r}")
         self.scenarios[kind] = name
+
+    def expire_token(self, token: str) -> None:
+        """From now on Graph answers `token` with error 190/463 (session expired)."""
+        self.tokens[token] = "expired"
+
+    def revoke_token(self, token: str) -> None:
+        """From now on Graph answers `token` with error 190 (invalid token)."""
+        self.tokens[token] = "invalid"
+
+    def set_number(self, phone_number_id: str, **fields: Any) -> None:
+        """Changes fields of a phone number node (status, quality_rating, ...)."""
+        number = self._find_number(phone_number_id)
+        if number is None:
+            raise ValueError(f"unknown phone number {phone_number_id}")
+        number.update(fields)
 
     def requests_to(self, kind: str) -> list[RecordedRequest]:
         matches = []
@@ -365,7 +417,7 @@ class FakeGraph:
                     fake.requests.append(request)
                 if fake.delay:
                     fake._stopping.wait(timeout=fake.delay)
-                answer = fake._answer(request)
+                answer = fake._route(request)
                 if answer is None:  # hang: hold the connection until stop()
                     fake._stopping.wait(timeout=30)
                     self.close_connection = True
@@ -381,6 +433,11 @@ class FakeGraph:
                 pass  # keep test output quiet
 
         return Handler
+
+    def _route(self, request: RecordedRequest) -> _Answer | None:
+        if _DEBUG_TOKEN.fullmatch(request.path):
+            return self._debug_token(request)
+        return self._answer(request)
 
     def _answer(self, request: RecordedRequest) -> _Answer | None:
         match = _PATH.fullmatch(request.path)
@@ -401,7 +458,7 @@ class FakeGraph:
         if scenario != "ok":
             return self._scenario_answer(kind, scenario)
         if kind == "phone":
-            return self._phone(object_id)
+            return self._phone(object_id, request.query)
         if kind == "phone_numbers":
             return self._phone_numbers(object_id, request.query)
         if kind == "templates":
@@ -469,12 +526,45 @@ class FakeGraph:
                     return number
         return None
 
-    def _phone(self, object_id: str) -> _Answer:
+    def _phone(self, object_id: str, query: dict[str, list[str]]) -> _Answer:
         number = self._find_number(object_id)
         if number is None:
             return self._unknown_object(object_id)
-        fields = ("display_phone_number", "verified_name", "quality_rating", "id")
-        return _json_answer(200, {key: number[key] for key in fields})
+        asked = query.get("fields", [""])[0].split(",") if query.get("fields") else []
+        unknown = [name for name in asked if name and name not in _PHONE_FIELDS]
+        if unknown:
+            return _graph_error(
+                400,
+                100,
+                f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
+                "(WhatsAppBusinessPhoneNumber)",
+            )
+        fields = [name for name in asked if name] or list(_DEFAULT_PHONE_FIELDS)
+        answer = {key: number[key] for key in fields if key in number}
+        answer["id"] = number["id"]
+        return _json_answer(200, answer)
+
+    def _debug_token(self, request: RecordedRequest) -> _Answer:
+        """Graph's token inspector: the app token authenticates, `input_token` is inspected."""
+        header = request.headers.get("Authorization", "")
+        app_token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
+        if app_token != f"{self.app_id}|{self.app_secret}":
+            return _graph_error(400, 190, "Invalid OAuth access token signature.")
+        input_token = request.query.get("input_token", [""])[0]
+        if not input_token:
+            return _graph_error(400, 100, "The parameter input_token is required")
+        status = self.tokens.get(input_token, "invalid")
+        data: dict[str, Any] = {
+            "app_id": self.app_id,
+            "type": "SYSTEM_USER",
+            "application": "Church Messaging",
+            "expires_at": self.token_expires_at.get(input_token, 0),
+            "is_valid": status in ("valid", "no_permission"),
+            "scopes": ["whatsapp_business_management", "whatsapp_business_messaging"],
+        }
+        if status == "expired":
+            data["error"] = {"code": 190, "message": "Session has expired", "subcode": 463}
+        return _json_answer(200, {"data": data})
 
     def _phone_numbers(self, waba_id: str, query: dict[str, list[str]]) -> _Answer:
         if waba_id not in self.accounts:

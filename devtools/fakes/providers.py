@@ -18,6 +18,10 @@ Scenarios (per provider, default "ok"):
 `fake.key_scenarios` (key -> scenario) makes a key valid with a scenario of its own, whatever
 its provider's scenario.
 
+`fake.revoke_key(key)` makes the provider refuse a key it accepted (as after the church
+revoked it in the provider's dashboard): every call with it answers the provider's invalid-key
+error, model listings included except where the listing is public (OpenRouter).
+
 `fake.usage_override` (a dict, e.g. {"prompt_tokens": -1}) is merged into the usage object
 of every successful generation, in the provider's own field names.
 """
@@ -42,6 +46,9 @@ VALID_KEYS = {
     "openrouter": "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123OpRt",
     "custom": "local-server-key-0123456789CuSt",
 }
+
+# A second working key per provider: the one a church creates after revoking the first.
+NEW_KEYS = {provider: key[:-6] + "NEWKEY" for provider, key in VALID_KEYS.items()}
 
 KNOWN_MODELS = {
     "openai": ["gpt-5.5", "gpt-5.4-mini", "gpt-5.4-nano", "gpt-4o-mini", "gpt-4.1-mini"],
@@ -474,7 +481,10 @@ class _Handler(BaseHTTPRequestHandler):
         if provider == "openrouter" and self.command == "GET" and rest == "/models":
             self._send(200, self._listing(provider))  # public: no key needed
             return
-        if key != VALID_KEYS[provider] and key not in self.fake.key_scenarios:
+        accepted = (
+            key in (VALID_KEYS[provider], NEW_KEYS[provider]) or key in self.fake.key_scenarios
+        )
+        if not accepted or key in self.fake.revoked_keys:
             raise _invalid_key(provider, key)
         if provider == "anthropic" and self.headers.get("anthropic-version") != "2023-06-01":
             raise _Answer(
@@ -702,6 +712,7 @@ class FakeProviders:
         # key -> scenario: that key is accepted and answers with the scenario, whatever the
         # provider's own scenario (the demo hands out one key per failure to try).
         self.key_scenarios: dict[str, str] = {}
+        self.revoked_keys: set[str] = set()
         self._lock = threading.Lock()
         # Set to release hanging/dripping handlers; replaced on reset().
         self._release = threading.Event()
@@ -737,6 +748,14 @@ class FakeProviders:
         self.generation_delay = 0.0
         self.usage_override = {}
         self.key_scenarios = {}
+        self.revoked_keys.clear()
+
+    def revoke_key(self, key: str) -> None:
+        """From now on the provider refuses `key` as invalid (revoked in its dashboard)."""
+        self.revoked_keys.add(key)
+
+    def restore_key(self, key: str) -> None:
+        self.revoked_keys.discard(key)
 
     def requests_for(self, provider: str) -> list[RecordedRequest]:
         with self._lock:

@@ -17,10 +17,9 @@ OLD_KEY, NEW_KEY = VALID_KEYS["openai"], NEW_KEYS["openai"]
 
 
 def save_key(team, key=OLD_KEY):
-    config, _ = services.ai_config_save(
+    return services.ai_config_save(
         membership=team.membership(team.owner), provider="openai", api_key=key
     )
-    return config
 
 
 def run_round():

@@ -11,6 +11,7 @@ from django.conf import settings
 from aiconfig import clients
 from aiconfig.models import AIConfig
 from common.credential_health import CHECK_OK, CheckResult, HealthStatus, Outcome
+from common.http import bulkhead
 from common.tasks import claim
 from organizations.credential_health import credential_health_record
 
@@ -83,13 +84,16 @@ def ai_health_check(*, organization_id: int, due: datetime | None = None) -> Che
         if config.key_unreadable:
             result = CheckResult(Outcome.ATTENTION, KEY_UNREADABLE)
         else:
-            test = clients.test_key(
-                provider=config.provider,
-                api_key=config.api_key,
-                model=config.model,
-                base_url=config.base_url or None,
-                list_models=False,
-            )
+            # The same outbound slots as requests (raises common.http.Busy when none is free:
+            # our capacity says nothing about the key, so the task is retried later).
+            with bulkhead(organization_id=organization_id):
+                test = clients.test_key(
+                    provider=config.provider,
+                    api_key=config.api_key,
+                    model=config.model,
+                    base_url=config.base_url or None,
+                    list_models=False,
+                )
             result = classify(test.error_code if not test.success else None)
         ai_health_record(config=config, result=result, source="check")
         return result

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.credential_health import CHECK_OK, CheckResult, HealthStatus, Outcome
+from common.http import bulkhead
 from common.tasks import claim
 from organizations.credential_health import credential_health_record, managers_email, settings_url
 from organizations.services import audit_record
@@ -177,7 +178,12 @@ def whatsapp_health_check(
     Runs while holding the organization's health-check claim (raises common.tasks.ClaimBusy
     when another check of the organization is running). A check already made since `due` is
     not made again. Returns the result, or None when nothing was checked."""
-    with claim(f"health-check:{organization_id}", stale_after=_claim_stale_after()):
+    with (
+        claim(f"health-check:{organization_id}", stale_after=_claim_stale_after()),
+        # The same outbound slots as requests (raises common.http.Busy when none is free: the
+        # task is retried later).
+        bulkhead(organization_id=organization_id),
+    ):
         config = WhatsAppConfig.objects.filter(organization_id=organization_id).first()
         if config is None:
             return None

@@ -459,9 +459,10 @@ def _apply_account_update(config: WhatsAppConfig, value: dict) -> int:
     return 1
 
 
+# Webhook fields about the number's and the account's health, and what applies them.
 _HEALTH_FIELDS = {
-    "phone_number_quality_update": lambda config, value: _apply_quality_update(config, value),
-    "account_update": lambda config, value: _apply_account_update(config, value),
+    "phone_number_quality_update": _apply_quality_update,
+    "account_update": _apply_account_update,
 }
 
 

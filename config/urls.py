@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from organizations.throttles import login_check
+from organizations.views import rate_limited
 
 admin.site.site_header = "Church Messaging administration"
 admin.site.site_title = "Church Messaging administration"
@@ -15,6 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico on their own; the pages link the SVG.
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    # The admin's login counts against LOGIN_RATE like the other logins.
+    path("admin/login/", rate_limited(admin.site.login, login_check)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its init script as a file: no inline script for the CSP to allow.

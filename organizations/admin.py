@@ -1,3 +1,5 @@
+from allauth.mfa import admin as mfa_admin
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -7,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from common.errors import ServiceError
 from organizations import audit, services
@@ -261,4 +265,65 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- tokens and second factors: never shown whole -------------------------------------------
+
+
+def _token_hint(value: str) -> str:
+    return f"…{value[-6:]}" if value else "—"
+
+
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenAdmin(token_blacklist_admin.OutstandingTokenAdmin):
+    """simplejwt's, without the token itself: a refresh token shown whole could be used."""
+
+    fields = ["jti", "user", "token_display", "created_at", "expires_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    @admin.display(description="Token")
+    def token_display(self, obj):
+        return _token_hint(obj.token)
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(token_blacklist_admin.BlacklistedTokenAdmin):
+    """simplejwt's, read-only, and its token shown by its last characters only."""
+
+    fields = ["token_jti", "token_user", "token_display", "blacklisted_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Token")
+    def token_display(self, obj):
+        return _token_hint(obj.token.token)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(mfa_admin.AuthenticatorAdmin):
+    """allauth.mfa's, without `data` (the authenticator app's secret, the recovery codes'
+    seed, a passkey's credential). Staff may delete one to let a user who lost it back in."""
+
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

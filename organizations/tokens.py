@@ -22,6 +22,7 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer as SimpleTokenRefreshSerializer,
 )
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from common.serializer_fields import StrictCharField
@@ -46,8 +47,10 @@ def credentials_current(user, token) -> bool:
 class AccountRefreshToken(RefreshToken):
     @classmethod
     def for_user(cls, user):
-        token = super().for_user(user)
+        token = super().for_user(user)  # also records it as outstanding (the blacklist app)
         token[CREDENTIALS_CLAIM] = credentials_digest(user)
+        # The outstanding record keeps the token as issued, claim included.
+        OutstandingToken.objects.filter(jti=token[api_settings.JTI_CLAIM]).update(token=str(token))
         return token
 
 

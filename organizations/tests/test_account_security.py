@@ -344,3 +344,36 @@ def test_it_shows_the_totp_qr_code_inline_and_the_secret_as_text(team):
     secret = re.search(r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"', html)
     assert secret and len(secret.group(1)) >= 16
     assert "no-store" in page["Cache-Control"]
+
+
+# --- the admin never shows a whole token or secret ----------------------------------------------
+
+
+def test_it_never_shows_a_whole_refresh_token_or_second_factor_secret_in_the_admin(team):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    tokens = obtain("member@grace.test").json()
+    rotated = refresh(tokens["refresh"]).json()  # the first one is now blacklisted
+    recovery = enable_mfa(team.member)
+    admin = Client()
+    admin.force_login(User.objects.create_superuser(email="root@example.org", password="x"))
+    outstanding = OutstandingToken.objects.get(token=tokens["refresh"])
+    blacklisted = BlacklistedToken.objects.get(token=outstanding)
+    authenticator = Authenticator.objects.get(user=team.member, type=Authenticator.Type.TOTP)
+    pages = [
+        "/admin/token_blacklist/outstandingtoken/",
+        f"/admin/token_blacklist/outstandingtoken/{outstanding.pk}/change/",
+        "/admin/token_blacklist/blacklistedtoken/",
+        f"/admin/token_blacklist/blacklistedtoken/{blacklisted.pk}/change/",
+        "/admin/mfa/authenticator/",
+        f"/admin/mfa/authenticator/{authenticator.pk}/change/",
+    ]
+    for url in pages:
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for secret in (tokens["refresh"], rotated["refresh"], TOTP_SECRET, *recovery):
+            assert secret not in html, (url, secret[:8])
+        assert tokens["refresh"].split(".")[1] not in html  # not even the payload
+    detail = admin.get(pages[1]).content.decode()
+    assert "…" + tokens["refresh"][-6:] in detail

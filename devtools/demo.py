@@ -58,6 +58,26 @@ FAILING_RECIPIENTS = {
     "+1 555 010 0002": ("outside_window", "the 24-hour window is closed"),
     "+1 555 010 0003": ("undeliverable", "the number is not on WhatsApp"),
 }
+# Templates the demo's WhatsApp account already has at Meta.
+DEMO_TEMPLATES = {
+    "sunday_service": {
+        "body": "Hello {{1}}, our Sunday service starts at {{2}}. We would love to see you!",
+        "status": "APPROVED",
+        "category": "MARKETING",
+    },
+    "appointment_reminder": {
+        "body": "Hi {{first_name}}, this is a reminder of your meeting with the pastor on "
+        "{{date}}. Reply if you need to change it.",
+        "status": "APPROVED",
+        "category": "UTILITY",
+    },
+    "christmas_eve": {
+        "body": "Join us for the Christmas Eve candlelight service at {{1}}. Bring a friend!",
+        "status": "PENDING",
+        "category": "MARKETING",
+    },
+}
+TEMPLATE_REVIEW_SECONDS = 10.0
 PROVIDER_TIMEOUT = 5  # seconds: the "hang" key shows its timeout quickly
 
 
@@ -114,6 +134,9 @@ class GraphDemo:
         self.fake.recipient_scenarios = {
             _digits(number): scenario for number, (scenario, _) in FAILING_RECIPIENTS.items()
         }
+        for name, fields in DEMO_TEMPLATES.items():
+            self.fake.add_template(name, **fields)
+        self.fake.decide_templates_after = TEMPLATE_REVIEW_SECONDS
         self.fake.start(port=port)
 
     def stop(self) -> None:
@@ -139,6 +162,10 @@ class GraphDemo:
                 "  any other phone number ID: Meta does not know it",
                 f"Messages: send to {WORKING_RECIPIENT} (or any other number); these fail:",
                 *(f"  {number}  {meaning}" for number, (_, meaning) in FAILING_RECIPIENTS.items()),
+                "Templates (Messages > Templates > Sync now): "
+                + ", ".join(f"{n} ({f['status'].lower()})" for n, f in DEMO_TEMPLATES.items()),
+                f"  a submitted template is approved after {TEMPLATE_REVIEW_SECONDS:.0f} s "
+                "(rejected if its name starts with 'reject'); press Sync now to see it",
             ]
         )
 

@@ -70,7 +70,14 @@ class SendView(APIView):
 
     @extend_schema(
         tags=["messages"],
-        summary="Send a WhatsApp text message (any member)",
+        summary="Send a WhatsApp text or template message to a contact or number (any member)",
+        description=(
+            "Free text is allowed only while the contact's 24-hour window is open: to a contact "
+            "whose window is closed it is refused with 409 `outside_window` before WhatsApp is "
+            "called (send an approved `template` instead). A number that is not one of the "
+            "organization's contacts is attempted, and WhatsApp's refusal classified. A marketing "
+            "template to a contact who opted out or gave no consent is refused with 409."
+        ),
         parameters=[ORGANIZATION_PARAMETER],
         request=SendSerializer,
         responses={
@@ -80,7 +87,11 @@ class SendView(APIView):
                 409,
                 429,
                 502,
-                d409="WhatsApp is not set up, or its stored token can no longer be read.",
+                d409=(
+                    "WhatsApp is not set up (`not_configured`, `token_unreadable`), the "
+                    "contact's window is closed (`outside_window`), or the contact may not "
+                    "receive marketing (`opted_out`, `no_consent`, `us_number`)."
+                ),
                 d502="WhatsApp refused the message or failed; `error_code` classifies why.",
             ),
         },
@@ -88,7 +99,7 @@ class SendView(APIView):
     def post(self, request):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = message_services.message_send(
+        record = message_services.message_send_request(
             membership=api_membership(request), **serializer.validated_data
         )
         return Response(SentSerializer(record).data)

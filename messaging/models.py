@@ -54,6 +54,10 @@ class MessageRecord(models.Model):
     status = models.CharField(max_length=20, choices=SendStatus, blank=True)
     status_error_code = models.IntegerField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
+    # The contact it went to, when the number is one of the organization's contacts.
+    contact = models.ForeignKey(
+        "messaging.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Template sends: which template, and the values its variables were filled with.
     template_name = models.CharField(max_length=512, blank=True)
     template_language = models.CharField(max_length=20, blank=True)

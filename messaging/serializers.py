@@ -32,9 +32,36 @@ class GenerateSerializer(serializers.Serializer):
         return value or None
 
 
+class TemplateChoiceSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=512)
+    language = StrictCharField(max_length=20)
+    variables = serializers.JSONField(
+        required=False,
+        help_text="A list of texts for positional variables ({{1}}, {{2}}…), an object of "
+        "texts by name for named ones. A value may use the contact's fields: "
+        '"{{first_name}}", "{{name}}", "{{phone}}", with a fallback: "{{first_name|friend}}".',
+    )
+
+    def validate_variables(self, value):
+        values = value.values() if isinstance(value, dict) else value
+        if not isinstance(value, list | dict) or not all(isinstance(v, str) for v in values):
+            raise serializers.ValidationError(
+                "Give a list of texts, or an object of texts by variable name."
+            )
+        if len(value) > 100:
+            raise serializers.ValidationError("A template has far fewer variables.")
+        return value
+
+
 class SendSerializer(serializers.Serializer):
-    to = StrictCharField(max_length=32)
-    text = StrictCharField(min_length=1, max_length=WHATSAPP_MAX_TEXT, trim_whitespace=False)
+    """Free text or a template, to a contact or a number."""
+
+    to = StrictCharField(max_length=32, required=False)
+    contact_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    text = StrictCharField(
+        min_length=1, max_length=WHATSAPP_MAX_TEXT, trim_whitespace=False, required=False
+    )
+    template = TemplateChoiceSerializer(required=False)
 
     def validate_to(self, value):
         digits = e164_digits(value)
@@ -48,6 +75,13 @@ class SendSerializer(serializers.Serializer):
         if not value.strip():
             raise serializers.ValidationError("Write the message first.")
         return value
+
+    def validate(self, attrs):
+        if ("to" in attrs) == ("contact_id" in attrs):
+            raise serializers.ValidationError({"to": ["Give either `to` or `contact_id`."]})
+        if ("text" in attrs) == ("template" in attrs):
+            raise serializers.ValidationError({"text": ["Give either `text` or `template`."]})
+        return attrs
 
 
 class MessageRecordSerializer(serializers.ModelSerializer):

@@ -13,9 +13,17 @@ from aiconfig.selectors import ai_config_for
 from aiconfig.services import KEY_UNREADABLE_MESSAGE, ai_config_record_test
 from common.errors import NotAllowed, ServiceError
 from common.http import bulkhead
+from messaging.contacts.selectors import (
+    contact_for_phone,
+    contact_get,
+    contact_marketing_eligibility,
+)
+from messaging.contacts.services import contact_opt_out
 from messaging.models import (
     STATUS_RANK,
     TEMPLATE_VARIABLE,
+    ConsentSource,
+    Contact,
     MessageKind,
     MessageRecord,
     MessageTemplate,
@@ -23,6 +31,7 @@ from messaging.models import (
     TemplateSync,
     template_variables,
 )
+from messaging.selectors import template_named
 from organizations.models import Membership, Organization
 from organizations.services import audit_record
 from whatsapp import events, graph
@@ -168,22 +177,48 @@ def e164_digits(number: str) -> str | None:
     return compact[1:] if E164.fullmatch(compact) else None
 
 
-def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord:
-    """Sends a text from the organization's own number. Only what Meta accepted counts as sent.
+class OutsideWindow(ServiceError):
+    """Free text to a contact whose 24-hour window is closed (answered with 409)."""
 
-    `to` is the recipient's digits (see e164_digits). Raises NotConfigured or UpstreamFailed."""
+    status = 409
+
+    def __init__(self, contact: Contact):
+        super().__init__(
+            f"{contact.name or contact.phone} has not written to you in the last 24 hours, so "
+            "WhatsApp only allows an approved template now. Choose a template instead of free "
+            "text.",
+            code="outside_window",
+        )
+
+
+class NotAllowedToReceive(ServiceError):
+    """The contact may not receive this message (opted out, no consent…); answered 409."""
+
+    status = 409
+
+
+def message_send(
+    *, membership: Membership, text: str, to: str | None = None, contact: Contact | None = None
+) -> MessageRecord:
+    """Sends a free-form text from the organization's own number. Only what Meta accepted
+    counts as sent.
+
+    Give `contact`, or `to` (the recipient's digits, see e164_digits). A number that belongs
+    to a contact is sent as to that contact. A contact whose 24-hour window is closed is
+    refused before Meta is called (OutsideWindow, 409); a number that is not a contact is
+    attempted and Meta's 131047 classified. Raises NotConfigured or UpstreamFailed."""
     organization = membership.organization
-    config = whatsapp_config_for(organization)
-    if config is None:
-        raise NotConfigured("Connect your WhatsApp number in Settings before sending messages.")
-    if config.token_unreadable:
-        raise NotConfigured(TOKEN_UNREADABLE_MESSAGE, code="token_unreadable")
+    contact, to = _recipient(organization, contact=contact, to=to)
+    if contact is not None and not contact.window_is_open:
+        raise OutsideWindow(contact)
+    config = _whatsapp_config(organization)
     record = {
         "organization": organization,
         "user": membership.user,
         "kind": MessageKind.SEND,
         "phone_number_id": config.phone_number_id,
         "to": to,
+        "contact": contact,
         "text": text,
     }
     try:
@@ -209,6 +244,54 @@ def message_send(*, membership: Membership, to: str, text: str) -> MessageRecord
             config=config, result=whatsapp_health.CHECK_OK, source="send"
         )
     return _record_accepted(record, message_id)
+
+
+def message_send_request(
+    *,
+    membership: Membership,
+    to: str | None = None,
+    contact_id: int | None = None,
+    text: str | None = None,
+    template: dict | None = None,
+) -> MessageRecord:
+    """The API's send: free text or a template ({name, language, variables}) to a contact
+    (by id) or a number. See message_send and template_message_send."""
+    organization = membership.organization
+    contact = None
+    if contact_id is not None:
+        contact = contact_get(organization, contact_id)
+        if contact is None:
+            raise ServiceError("No such contact.", field="contact_id", code="not_found")
+    if template is None:
+        return message_send(membership=membership, text=text or "", to=to, contact=contact)
+    chosen = template_named(organization, template["name"], template["language"])
+    if chosen is None:
+        raise ServiceError(
+            graph.GRAPH_ERROR_MESSAGES["template_not_found"],
+            field="template",
+            code="template_not_found",
+        )
+    return template_message_send(
+        organization=organization,
+        template=chosen,
+        variables=template.get("variables"),
+        contact=contact,
+        to=to,
+        user=membership.user,
+    )
+
+
+def _recipient(
+    organization: Organization, *, contact: Contact | None, to: str | None
+) -> tuple[Contact | None, str]:
+    """(contact or None, digits to send to) from a contact or a number."""
+    if contact is not None:
+        if contact.organization_id != organization.pk:
+            raise ServiceError("No such contact.", field="contact_id", code="not_found")
+        return contact, contact.phone.removeprefix("+")
+    if not to:
+        raise ServiceError("Choose a contact or enter a number.", field="to", code="required")
+    return contact_for_phone(organization, to), to
 
 
 @transaction.atomic
@@ -238,6 +321,23 @@ def on_status_update(event: events.StatusUpdate) -> None:
         message_id=event.message_id,
         status=event.status,
         error_code=event.error_code,
+    )
+    if event.status == SendStatus.FAILED and event.error_code == MARKETING_STOPPED_CODE:
+        marketing_stop_record(organization=event.organization, phone=event.recipient_id)
+
+
+# Meta's "the person stopped marketing messages from this business".
+MARKETING_STOPPED_CODE = 131050
+
+
+def marketing_stop_record(*, organization: Organization, phone: str) -> None:
+    """Meta refused a marketing message because the person stopped them: honour it at once
+    by opting the contact out (created if unknown, so the opt-out is kept)."""
+    contact_opt_out(
+        organization=organization,
+        phone=phone,
+        reason="The person stopped marketing messages in WhatsApp (error 131050).",
+        source=ConsentSource.SEND_ERROR,
     )
 
 
@@ -708,6 +808,60 @@ def template_values_check(template: MessageTemplate, variables) -> list[str] | d
     return [value.strip() for value in ordered]
 
 
+# The contact's fields a template value may use: "{{first_name}}", "{{name|friend}}".
+CONTACT_FIELDS = {
+    "first_name": "The contact's first name",
+    "name": "The contact's full name",
+    "phone": "The contact's WhatsApp number",
+}
+_CONTACT_FIELD = re.compile(r"\{\{\s*(first_name|name|phone)\s*(?:\|([^{}]*))?\}\}")
+
+
+def _contact_field(contact: Contact, field_name: str) -> str:
+    name = (contact.name or "").strip()
+    if field_name == "first_name":
+        return name.split()[0] if name else ""
+    if field_name == "name":
+        return name
+    return contact.phone
+
+
+def template_values_for_contact(variables, contact: Contact | None):
+    """Fills the contact's fields into the values: "{{first_name}}" becomes "Maria", and
+    "{{first_name|friend}}" falls back to "friend" when the contact has no name. Without a
+    contact, or a field that is empty without fallback, raises ServiceError."""
+
+    def fill(value):
+        if not isinstance(value, str) or "{{" not in value:
+            return value
+
+        def field(match):
+            if contact is None:
+                raise ServiceError(
+                    "Values such as {{first_name}} need a contact: choose one, or write the "
+                    "value itself.",
+                    field="variables",
+                    code="contact_field_without_contact",
+                )
+            found = _contact_field(contact, match.group(1)) or (match.group(2) or "").strip()
+            if not found:
+                raise ServiceError(
+                    f"{contact.phone} has no {match.group(1).replace('_', ' ')}: write the value "
+                    "itself, or give a fallback such as {{first_name|friend}}.",
+                    field="variables",
+                    code="contact_field_empty",
+                )
+            return found
+
+        return _CONTACT_FIELD.sub(field, value)
+
+    if isinstance(variables, dict):
+        return {key: fill(value) for key, value in variables.items()}
+    if isinstance(variables, list):
+        return [fill(value) for value in variables]
+    return variables
+
+
 def template_render(template: MessageTemplate, values: list[str] | dict[str, str]) -> str:
     """The body as the person will read it."""
     lookup = values if isinstance(values, dict) else {str(i): v for i, v in enumerate(values, 1)}
@@ -719,16 +873,24 @@ def template_message_send(
     organization: Organization,
     template: MessageTemplate,
     variables,
-    to: str,
+    contact: Contact | None = None,
+    to: str | None = None,
     user=None,
+    check_consent: bool = True,
 ) -> MessageRecord:
-    """Sends an approved template to one number (digits, no "+") and records it. The one
-    sending primitive for the composer, the API and broadcasts.
+    """Sends an approved template to one contact or number (digits, no "+") and records it.
+    The one sending primitive for the composer, the API and broadcasts.
+
+    `variables`: a list (positional) or a dict (named); a value may use the contact's fields,
+    e.g. "{{first_name}}" or "{{first_name|friend}}" (see template_values_for_contact).
+    With `check_consent`, a marketing template to a contact who opted out, gave no consent,
+    or has a United States number is refused (NotAllowedToReceive, 409); broadcasts that
+    already skipped them pass False.
 
     Returns the accepted MessageRecord. Raises ServiceError (400) for values that break Meta's
     rules, NotConfigured (409), or TemplateSendFailed (502; the refused send is recorded and
     the error's `scope` says whether it concerns the recipient, the template, the number, or
-    is a rate limit)."""
+    is a rate limit). Meta's 131050 opts the contact out of marketing at once."""
     if template.organization_id != organization.pk:
         raise ServiceError("No such template.", field="template", code="not_found")
     if not template.sendable:
@@ -738,7 +900,12 @@ def template_message_send(
             field="template",
             code="template_not_approved",
         )
-    values = template_values_check(template, variables)
+    contact, to = _recipient(organization, contact=contact, to=to)
+    if check_consent and contact is not None and template.category == "MARKETING":
+        eligibility = contact_marketing_eligibility(contact)
+        if not eligibility.allowed:
+            raise NotAllowedToReceive(eligibility.reason, code=eligibility.code)
+    values = template_values_check(template, template_values_for_contact(variables, contact))
     config = _whatsapp_config(organization)
     record = {
         "organization": organization,
@@ -746,24 +913,28 @@ def template_message_send(
         "kind": MessageKind.SEND,
         "phone_number_id": config.phone_number_id,
         "to": to,
+        "contact": contact,
         "text": template_render(template, values),
         "template_name": template.name,
         "template_language": template.language,
         "template_variables": values,
     }
     try:
-        message_id = graph.send_template(
-            phone_number_id=config.phone_number_id,
-            access_token=config.access_token,
-            to=to,
-            name=template.name,
-            language=template.language,
-            parameters=values,
-        )
+        with bulkhead(organization_id=organization.pk):
+            message_id = graph.send_template(
+                phone_number_id=config.phone_number_id,
+                access_token=config.access_token,
+                to=to,
+                name=template.name,
+                language=template.language,
+                parameters=values,
+            )
     except graph.GraphError as exc:
         refused = MessageRecord.objects.create(
             **record, ok=False, error_code=exc.error_code, status=SendStatus.REJECTED
         )
+        if exc.graph_code == MARKETING_STOPPED_CODE:
+            marketing_stop_record(organization=organization, phone=to)
         raise TemplateSendFailed(exc, refused) from None
     return _record_accepted(record, message_id)
 

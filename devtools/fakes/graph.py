@@ -85,7 +85,13 @@ COMMON_SCENARIOS = (
     "missing_fields",  # HTTP 200, JSON without the expected fields
     "hang",  # never answers until stop()
 )
-SEND_SCENARIOS = ("recipient_not_allowed", "outside_window", "undeliverable")
+SEND_SCENARIOS = (
+    "recipient_not_allowed",
+    "outside_window",
+    "undeliverable",
+    "marketing_opted_out",  # 131050
+    "engagement_limited",  # 131049
+)
 
 _PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages|/message_templates)?")
 _DEBUG_TOKEN = re.compile(r"/v\d+\.\d+/debug_token")
@@ -213,6 +219,17 @@ _SCENARIO_ANSWERS: dict[str, Any] = {
         "Message failed to send because the recipient's phone number is not a "
         "WhatsApp phone number.",
     ),
+    "marketing_opted_out": lambda: _send_error(
+        131050,
+        "Unable to deliver the message. This recipient has chosen to stop receiving marketing "
+        "messages on WhatsApp from your business",
+        "The user has stopped marketing messages from this business.",
+    ),
+    "engagement_limited": lambda: _send_error(
+        131049,
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+        "Meta chose not to deliver this message.",
+    ),
 }
 
 
@@ -260,6 +277,10 @@ class FakeGraph:
         self.closed_windows: set[str] = set()
         # Sends per second one number may make before Graph answers 130429 (None: no limit).
         self.max_sends_per_second: int | None = None
+        # Seconds after which a submitted template is decided (None: it stays PENDING until a
+        # test calls set_template_status): approved, or rejected when its name starts with
+        # "reject" (the demo's way to show both).
+        self.decide_templates_after: float | None = None
         self._send_times: list[float] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -639,6 +660,10 @@ class FakeGraph:
         }
         with self._lock:
             self.templates[waba_id].append(item)
+        if self.decide_templates_after is not None:
+            timer = threading.Timer(self.decide_templates_after, _decide, args=(item,))
+            timer.daemon = True
+            timer.start()
         return _json_answer(
             200, {"id": item["id"], "status": "PENDING", "category": item["category"]}
         )
@@ -721,3 +746,10 @@ def _well_formed_message(body: Any) -> bool:
         spec = body.get("template")
         return isinstance(spec, dict) and isinstance(spec.get("name"), str)
     return False
+
+
+def _decide(item: dict[str, Any]) -> None:
+    if item["name"].startswith("reject"):
+        item["status"], item["rejected_reason"] = "REJECTED", "INVALID_FORMAT"
+    else:
+        item["status"] = "APPROVED"

@@ -27,7 +27,7 @@ class AIConfigForm(CredentialForm):
         required=False,
         max_length=200,
         help_text="Leave empty for the provider's default model.",
-        widget=DatalistInput(list_id="ai-models"),
+        widget=DatalistInput(),
     )
     base_url = forms.CharField(
         label="Base URL (custom provider only)",

@@ -26,17 +26,19 @@ class SecretFormField(forms.CharField):
 
 
 class DatalistInput(forms.TextInput):
-    """A text input offering suggestions (`options`) in a <datalist>; any value may be typed."""
+    """A text input offering suggestions (`options`) in a <datalist>; any value may be typed.
+    The list's id follows the input's, so two such forms can share a page."""
 
-    def __init__(self, *, list_id: str, attrs=None):
-        super().__init__(attrs={**(attrs or {}), "list": list_id, "autocomplete": "off"})
-        self.list_id = list_id
+    def __init__(self, attrs=None):
+        super().__init__(attrs={**(attrs or {}), "autocomplete": "off"})
         self.options: list[str] = []
 
     def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id') or name}-options"
+        attrs = {**(attrs or {}), "list": list_id}
         datalist = format_html(
             '<datalist id="{}">{}</datalist>',
-            self.list_id,
+            list_id,
             format_html_join("", '<option value="{}">', ((option,) for option in self.options)),
         )
         return super().render(name, value, attrs, renderer) + datalist

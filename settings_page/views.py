@@ -22,6 +22,11 @@ from organizations.request_context import client_ip
 from settings_page.sections import SECRET_FIELDS, SECTIONS
 
 
+def form_ids(declaration: CredentialSettings) -> dict:
+    """Element ids of each section's own (two sections may have fields of the same name)."""
+    return {"auto_id": f"{declaration.slug}-%s"}
+
+
 @dataclass
 class Section:
     """One credential's section of the page, as the template draws it."""
@@ -35,7 +40,9 @@ class Section:
     @classmethod
     def stored(cls, declaration: CredentialSettings, organization) -> "Section":
         config = declaration.config_for(organization)
-        form = declaration.form(initial=declaration.form.initial_for(config), stored=config)
+        form = declaration.form(
+            initial=declaration.form.initial_for(config), stored=config, **form_ids(declaration)
+        )
         return cls(declaration, config, form)
 
     @property
@@ -112,7 +119,7 @@ def credential_submit(request, *, slug: str):
     to the browser): the page carries a reference to it, so Save saves what was tested."""
     declaration = _declaration(slug)
     config = declaration.config_for(request.membership.organization)
-    form = declaration.form(request.POST, stored=config)
+    form = declaration.form(request.POST, stored=config, **form_ids(declaration))
     section = Section(declaration, config, form)
     if not form.is_valid():
         return render_settings(request, changed=section, status=400)

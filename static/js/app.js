@@ -16,17 +16,16 @@ document.addEventListener("submit", function (event) {
 });
 
 // The base URL only matters for providers whose address the user gives (the form lists
-// them in data-base-url-providers): hide it for the others.
-(function () {
-  var provider = document.querySelector("select[data-base-url-providers]");
-  var baseUrl = document.querySelector("input[name=base_url]");
-  if (!provider || !baseUrl) { return; }
+// them in data-base-url-providers): hide it for the others, in every form that has one.
+document.querySelectorAll("select[data-base-url-providers]").forEach(function (provider) {
+  var baseUrl = provider.form && provider.form.querySelector("input[name=base_url]");
+  if (!baseUrl) { return; }
   var field = baseUrl.closest(".field");
   var takesBaseUrl = provider.getAttribute("data-base-url-providers").split(" ");
   function sync() { field.hidden = takesBaseUrl.indexOf(provider.value) === -1; }
   provider.addEventListener("change", sync);
   sync();
-})();
+});
 
 // Times: the page says them in UTC; show them in the viewer's own time zone instead.
 (function () {

@@ -165,6 +165,12 @@ class Contact(models.Model):
         return f"{self.name or 'Unnamed'} ({self.phone})"
 
     @property
+    def phone_display(self) -> str:
+        from messaging.contacts.phones import phone_display
+
+        return phone_display(self.phone)
+
+    @property
     def window_open_until(self) -> datetime | None:
         """Until when free-form messages may be sent (None: never wrote in)."""
         if self.last_inbound_at is None:

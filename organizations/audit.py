@@ -21,6 +21,11 @@ AI_CONFIG_DELETED = "ai_config.deleted"
 WHATSAPP_CONFIG_CREATED = "whatsapp_config.created"
 WHATSAPP_CONFIG_UPDATED = "whatsapp_config.updated"
 WHATSAPP_CONFIG_DELETED = "whatsapp_config.deleted"
+CONTACT_DELETED = "contact.deleted"
+CONTACTS_IMPORTED = "contacts.imported"
+CONTACTS_EXPORTED = "contacts.exported"
+CONTACT_GROUP_DELETED = "contact_group.deleted"
+CONTACT_SETTINGS_UPDATED = "contact_settings.updated"
 
 # What each action did, in a few words (the admin's filter). The Activity page tells each event
 # as a whole sentence (organizations/activity.py and each app's activity.py).
@@ -45,6 +50,11 @@ ACTION_LABELS: dict[str, str] = {
     WHATSAPP_CONFIG_CREATED: "WhatsApp number connected",
     WHATSAPP_CONFIG_UPDATED: "WhatsApp settings changed",
     WHATSAPP_CONFIG_DELETED: "WhatsApp number removed",
+    CONTACT_DELETED: "Contact deleted",
+    CONTACTS_IMPORTED: "Contacts imported from a CSV file",
+    CONTACTS_EXPORTED: "Contacts exported as a CSV file",
+    CONTACT_GROUP_DELETED: "Contact group deleted",
+    CONTACT_SETTINGS_UPDATED: "Default country for numbers changed",
 }
 
 

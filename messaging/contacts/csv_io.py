@@ -20,8 +20,6 @@ from common.errors import ServiceError
 from messaging.contacts.phones import phone_to_e164
 from messaging.contacts.selectors import contact_default_region
 from messaging.contacts.services import (
-    AUDIT_CONTACTS_EXPORTED,
-    AUDIT_CONTACTS_IMPORTED,
     _require_manager,
     clean_group_name,
     clean_language,
@@ -30,6 +28,7 @@ from messaging.contacts.services import (
     contact_settings_lock,
 )
 from messaging.models import ConsentRecord, ConsentSource, Contact, ContactGroup
+from organizations import audit
 from organizations.models import Membership, Organization
 from organizations.services import audit_record
 
@@ -447,7 +446,7 @@ def _import(*, membership: Membership, data: bytes, file_name: str, ip: str | No
     audit_record(
         organization=organization,
         actor=membership.user,
-        action=AUDIT_CONTACTS_IMPORTED,
+        action=audit.CONTACTS_IMPORTED,
         target=file_name[:255],
         ip=ip,
         metadata={
@@ -493,7 +492,7 @@ def contacts_export_rows(*, membership: Membership, ip: str | None = None):
     audit_record(
         organization=membership.organization,
         actor=membership.user,
-        action=AUDIT_CONTACTS_EXPORTED,
+        action=audit.CONTACTS_EXPORTED,
         ip=ip,
         metadata={"contacts": Contact.objects.filter(organization=membership.organization).count()},
     )

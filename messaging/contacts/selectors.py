@@ -41,11 +41,19 @@ def contacts_for(
     return contacts.prefetch_related("groups").order_by("name", "phone", "id")
 
 
+def _id(value) -> int | None:
+    """A database id from a URL or a query string, else None (no column holds a larger one)."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**63 else None
+
+
 def contact_get(organization: Organization, contact_id) -> Contact | None:
     """The organization's contact with this id, else None (another organization's id too)."""
-    try:
-        contact_id = int(contact_id)
-    except (TypeError, ValueError):
+    contact_id = _id(contact_id)
+    if contact_id is None:
         return None
     return (
         Contact.objects.filter(organization=organization, pk=contact_id)
@@ -80,9 +88,8 @@ def contact_groups_for(organization: Organization) -> QuerySet[ContactGroup]:
 
 
 def contact_group_get(organization: Organization, group_id) -> ContactGroup | None:
-    try:
-        group_id = int(group_id)
-    except (TypeError, ValueError):
+    group_id = _id(group_id)
+    if group_id is None:
         return None
     return ContactGroup.objects.filter(organization=organization, pk=group_id).first()
 

@@ -17,18 +17,13 @@ from common.errors import NotAllowed, ServiceError
 from messaging.contacts.phones import is_known_region, phone_to_e164, wa_id_to_e164
 from messaging.contacts.selectors import contact_default_region
 from messaging.models import ConsentRecord, ConsentSource, Contact, ContactGroup, ContactSettings
+from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
 from whatsapp import events
 
 logger = logging.getLogger(__name__)
 
-# Audit trail event names.
-AUDIT_CONTACT_DELETED = "contact.deleted"
-AUDIT_CONTACTS_IMPORTED = "contacts.imported"
-AUDIT_CONTACTS_EXPORTED = "contacts.exported"
-AUDIT_CONTACT_GROUP_DELETED = "contact_group.deleted"
-AUDIT_CONTACT_SETTINGS_UPDATED = "contact_settings.updated"
 
 NAME_MAX = 200
 NOTES_MAX = 5000
@@ -506,7 +501,7 @@ def contact_delete(*, membership: Membership, contact: Contact, ip: str | None =
     audit_record(
         organization=membership.organization,
         actor=membership.user,
-        action=AUDIT_CONTACT_DELETED,
+        action=audit.CONTACT_DELETED,
         target=metadata["phone"],
         ip=ip,
         metadata=metadata,
@@ -566,7 +561,7 @@ def contact_group_delete(
     audit_record(
         organization=membership.organization,
         actor=membership.user,
-        action=AUDIT_CONTACT_GROUP_DELETED,
+        action=audit.CONTACT_GROUP_DELETED,
         target=metadata["name"],
         ip=ip,
         metadata=metadata,
@@ -600,7 +595,7 @@ def contact_settings_update(
         audit_record(
             organization=membership.organization,
             actor=membership.user,
-            action=AUDIT_CONTACT_SETTINGS_UPDATED,
+            action=audit.CONTACT_SETTINGS_UPDATED,
             target=region,
             ip=ip,
             metadata={"default_region": region, "previous": previous},

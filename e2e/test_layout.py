@@ -27,7 +27,15 @@ from conftest import PASSWORD
 from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 from devtools.fakes.providers import VALID_KEYS
 from e2e.conftest import ARTIFACTS
-from messaging.models import MessageKind, MessageRecord, SendStatus
+from messaging.models import (
+    ConsentRecord,
+    Contact,
+    ContactGroup,
+    MessageKind,
+    MessageRecord,
+    PendingContactImport,
+    SendStatus,
+)
 from organizations import services
 from organizations.models import Membership, Organization, Role, User
 from organizations.page_context import SESSION_KEY
@@ -79,6 +87,21 @@ PAGES = [
     LayoutPage("/admin/organizations/membership/", "superuser"),
     LayoutPage("/admin/organizations/auditevent/", "superuser"),
     LayoutPage("/admin/messaging/messagerecord/", "superuser"),
+    LayoutPage("/contacts/", "owner"),
+    LayoutPage("/contacts/", "member"),
+    LayoutPage("/contacts/?q=zzz-nobody", "owner"),
+    LayoutPage("/contacts/new/", "owner"),
+    LayoutPage("/contacts/new/", "member", 403),
+    LayoutPage("/contacts/{contact_id}/", "owner"),
+    LayoutPage("/contacts/{contact_id}/", "member"),
+    LayoutPage("/contacts/{contact_id}/delete/", "owner"),
+    LayoutPage("/contacts/groups/", "owner"),
+    LayoutPage("/contacts/groups/", "member"),
+    LayoutPage("/contacts/groups/{group_id}/", "owner"),
+    LayoutPage("/contacts/groups/{group_id}/delete/", "owner"),
+    LayoutPage("/contacts/settings/", "owner"),
+    LayoutPage("/contacts/import/", "owner"),
+    LayoutPage("/contacts/import/{pending_import_id}/", "owner"),
 ]
 
 LONG_TEXT = (
@@ -176,7 +199,11 @@ def seed() -> dict[str, str]:
         input_tokens=120,
         output_tokens=80,
     )
+    contact_id, group_id, pending_import_id = seed_contacts(org, owner)
     return {
+        "contact_id": str(contact_id),
+        "group_id": str(group_id),
+        "pending_import_id": str(pending_import_id),
         "owner": owner.email,
         "member": member.email,
         "outsider": outsider.email,
@@ -185,6 +212,59 @@ def seed() -> dict[str, str]:
         "reset_key": f"{user_pk_to_url_str(owner)}-{default_token_generator.make_token(owner)}",
         "confirm_key": EmailConfirmationHMAC(unverified).key,
     }
+
+
+def seed_contacts(org, owner) -> tuple[int, int, int]:
+    """Contacts with long names in long-named groups, every consent state, an open window, and
+    an uploaded CSV waiting for its preview: (a contact's id, a group's id, the upload's id)."""
+    groups = [
+        ContactGroup.objects.create(organization=org, name=name)
+        for name in (
+            "Youth ministry and young adults fellowship (Friday evenings)",
+            "Choir",
+            "Hospitality, welcome team and Sunday coffee volunteers",
+        )
+    ]
+    now = timezone.now()
+    contact = None
+    for i in range(60):
+        contact = Contact.objects.create(
+            organization=org,
+            phone=f"+4479111234{i:02d}",
+            name=f"Maximiliana Wilhelmina Oduya-Fitzgerald-Hernández the {i}th",
+            language="pt_BR",
+            notes=LONG_TEXT,
+            last_inbound_at=now - timedelta(hours=i),
+            opted_in_at=now - timedelta(days=3) if i % 3 else None,
+            opt_in_source="import" if i % 3 else "",
+            opted_out_at=now if i % 5 == 0 else None,
+            opt_out_reason='Replied "UNSUBSCRIBE" to the Christmas broadcast' if i % 5 == 0 else "",
+        )
+        contact.groups.set(groups)
+    ConsentRecord.objects.create(
+        organization=org,
+        contact=contact,
+        phone=contact.phone,
+        action="opt_in",
+        source="import",
+        detail=f"Imported by {owner.email}",
+        actor=owner,
+    )
+    rows = [
+        f"Someone with a very long name number {i},+4479112345{i:02d},pt_BR,"
+        f"{groups[0].name};A brand new group with a long name,yes"
+        for i in range(20)
+    ]
+    rows.append("Nobody,+44 12,en,,maybe")
+    pending = PendingContactImport.objects.create(
+        organization=org,
+        created_by=owner,
+        file_name="congregation-members-export-from-the-old-church-database-2026.csv",
+        content="name,phone,language,groups,opted_in,unknown column with a long header\n"
+        + "\n".join(rows)
+        + "\n",
+    )
+    return contact.pk, groups[0].pk, pending.pk
 
 
 def log_in(context, live_server, email: str) -> None:

@@ -6,7 +6,7 @@ class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self):
-        from messaging import services
+        from messaging import activity, services
         from messaging.contacts import services as contact_services
         from whatsapp import events
 
@@ -16,3 +16,4 @@ class MessagingConfig(AppConfig):
         events.subscribe(events.TemplateStatusChanged, services.on_template_status_changed)
         events.subscribe(events.TemplateQualityChanged, services.on_template_quality_changed)
         events.subscribe(events.TemplateCategoryChanged, services.on_template_category_changed)
+        activity.register_sentences()

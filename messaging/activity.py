@@ -1,0 +1,54 @@
+"""The Activity page's sentences for contact changes worth an audit row (registered in
+ready())."""
+
+from organizations import activity, audit
+
+
+def _meta(event, key, default=""):
+    value = (event.metadata or {}).get(key)
+    return default if value in (None, "") else value
+
+
+def _plural(count, word):
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _imported(event, actor):
+    file_name = _meta(event, "file_name", "a CSV file")
+    text = (
+        f"{actor} imported {file_name}: {_plural(_meta(event, 'created', 0), 'contact')} added, "
+        f"{_meta(event, 'updated', 0)} updated, {_plural(_meta(event, 'skipped', 0), 'row')} "
+        "skipped"
+    )
+    groups = _meta(event, "groups_created", 0)
+    return text + (f", {_plural(groups, 'new group')}" if groups else "")
+
+
+def _exported(event, actor):
+    return f"{actor} exported {_plural(_meta(event, 'contacts', 0), 'contact')} as a CSV file"
+
+
+def _deleted(event, actor):
+    name = _meta(event, "name")
+    who = f"{name} ({event.target})" if name else event.target
+    return f"{actor} deleted the contact {who}"
+
+
+def _group_deleted(event, actor):
+    count = _meta(event, "contacts", 0)
+    return f"{actor} deleted the group {event.target} (its {_plural(count, 'contact')} stay)"
+
+
+def _settings(event, actor):
+    region = _meta(event, "default_region")
+    if not region:
+        return f"{actor} removed the default country for numbers typed without +"
+    return f"{actor} set the default country for numbers typed without + to {region}"
+
+
+def register_sentences() -> None:
+    activity.register(audit.CONTACTS_IMPORTED, _imported)
+    activity.register(audit.CONTACTS_EXPORTED, _exported)
+    activity.register(audit.CONTACT_DELETED, _deleted)
+    activity.register(audit.CONTACT_GROUP_DELETED, _group_deleted)
+    activity.register(audit.CONTACT_SETTINGS_UPDATED, _settings)

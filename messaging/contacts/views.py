@@ -36,6 +36,26 @@ def _groups(membership):
     return selectors.contact_groups_for(membership.organization)
 
 
+def _save(request, form, action, *, done, to: str):
+    """For a valid form, runs `action()`: on success a redirect to `to` with the message
+    `done` (or `done(result)`); on refusal None, with the error shown on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        result = action()
+    except ServiceError as exc:
+        apply_service_error(form, exc)
+        return None
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect(to)
+
+
+def _found(thing, what: str):
+    if thing is None:
+        raise Http404(f"No such {what}.")
+    return thing
+
+
 @membership_required
 def contact_list(request):
     membership = request.membership
@@ -66,10 +86,7 @@ def contact_list(request):
 
 
 def _contact_or_404(membership, contact_id):
-    contact = selectors.contact_get(membership.organization, contact_id)
-    if contact is None:
-        raise Http404("No such contact.")
-    return contact
+    return _found(selectors.contact_get(membership.organization, contact_id), "contact")
 
 
 @membership_required(manager=True)
@@ -78,18 +95,18 @@ def contact_new(request):
     groups = list(_groups(membership))
     region = selectors.contact_default_region(membership.organization)
     form = ContactForm(request.POST or None, groups=groups, default_region=region)
-    status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                contact = services.contact_create(membership=membership, **form.service_kwargs())
-            except ServiceError as exc:
-                apply_service_error(form, exc)
-            else:
-                messages.success(request, f"{contact.name or contact.phone} was added.")
-                return redirect("contacts")
-    return render(request, "contacts/form.html", {"form": form, "contact": None}, status=status)
+        saved = _save(
+            request,
+            form,
+            lambda: services.contact_create(membership=membership, **form.service_kwargs()),
+            done=lambda contact: f"{contact.name or contact.phone} was added.",
+            to="contacts",
+        )
+        return saved or render(
+            request, "contacts/form.html", {"form": form, "contact": None}, status=400
+        )
+    return render(request, "contacts/form.html", {"form": form, "contact": None})
 
 
 @membership_required
@@ -120,23 +137,19 @@ def contact_detail(request, contact_id):
         "opted_in": contact.has_marketing_consent,
     }
     form = ContactForm(request.POST or None, initial=initial, groups=groups, default_region=region)
-    status = 200
+    context["form"] = form
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
+
+        def update():
             kwargs = form.service_kwargs()
             # Unchanged consent is not recorded again (the box shows what is stored).
             if kwargs["opted_in"] == contact.has_marketing_consent:
                 kwargs.pop("opted_in")
-            try:
-                services.contact_update(membership=membership, contact=contact, **kwargs)
-            except ServiceError as exc:
-                apply_service_error(form, exc)
-            else:
-                messages.success(request, "The contact was saved.")
-                return redirect("contacts")
-    context["form"] = form
-    return render(request, "contacts/form.html", context, status=status)
+            return services.contact_update(membership=membership, contact=contact, **kwargs)
+
+        saved = _save(request, form, update, done="The contact was saved.", to="contacts")
+        return saved or render(request, "contacts/form.html", context, status=400)
+    return render(request, "contacts/form.html", context)
 
 
 @membership_required(manager=True)
@@ -162,25 +175,23 @@ def group_list(request):
         if not membership.can_manage:
             raise PermissionDenied(services.MANAGERS_ONLY)
         form, status = ContactGroupForm(request.POST), 400
-        if form.is_valid():
-            try:
-                group = services.contact_group_create(
-                    membership=membership, name=form.cleaned_data["name"]
-                )
-            except ServiceError as exc:
-                apply_service_error(form, exc)
-            else:
-                messages.success(request, f"The group {group.name} was added.")
-                return redirect("contact-groups")
+        saved = _save(
+            request,
+            form,
+            lambda: services.contact_group_create(
+                membership=membership, name=form.cleaned_data["name"]
+            ),
+            done=lambda group: f"The group {group.name} was added.",
+            to="contact-groups",
+        )
+        if saved:
+            return saved
     context = {"membership": membership, "groups": _groups(membership), "form": form}
     return render(request, "contacts/groups.html", context, status=status)
 
 
 def _group_or_404(membership, group_id):
-    group = selectors.contact_group_get(membership.organization, group_id)
-    if group is None:
-        raise Http404("No such group.")
-    return group
+    return _found(selectors.contact_group_get(membership.organization, group_id), "group")
 
 
 @membership_required(manager=True)
@@ -191,16 +202,17 @@ def group_edit(request, group_id):
     form, status = ContactGroupForm(initial={"name": group.name}), 200
     if request.method == "POST":
         form, status = ContactGroupForm(request.POST), 400
-        if form.is_valid():
-            try:
-                services.contact_group_update(
-                    membership=membership, group=group, name=form.cleaned_data["name"]
-                )
-            except ServiceError as exc:
-                apply_service_error(form, exc)
-            else:
-                messages.success(request, "The group was renamed.")
-                return redirect("contact-groups")
+        saved = _save(
+            request,
+            form,
+            lambda: services.contact_group_update(
+                membership=membership, group=group, name=form.cleaned_data["name"]
+            ),
+            done="The group was renamed.",
+            to="contact-groups",
+        )
+        if saved:
+            return saved
     return render(
         request, "contacts/group_edit.html", {"group": group, "form": form}, status=status
     )
@@ -230,18 +242,19 @@ def contact_settings(request):
     form, status = ContactSettingsForm(initial={"default_region": region}), 200
     if request.method == "POST":
         form, status = ContactSettingsForm(request.POST), 400
-        if form.is_valid():
-            try:
-                services.contact_settings_update(
-                    membership=membership,
-                    default_region=form.cleaned_data["default_region"],
-                    ip=client_ip(request),
-                )
-            except ServiceError as exc:
-                apply_service_error(form, exc)
-            else:
-                messages.success(request, "The contact settings were saved.")
-                return redirect("contacts")
+        saved = _save(
+            request,
+            form,
+            lambda: services.contact_settings_update(
+                membership=membership,
+                default_region=form.cleaned_data["default_region"],
+                ip=client_ip(request),
+            ),
+            done="The contact settings were saved.",
+            to="contacts",
+        )
+        if saved:
+            return saved
     return render(request, "contacts/settings.html", {"form": form}, status=status)
 
 

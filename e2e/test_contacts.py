@@ -27,7 +27,13 @@ def open_contacts(page: Page) -> None:
     expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
 
 
-def test_it_imports_a_csv_after_a_preview_and_lists_the_contacts(tab, live_server):
+@pytest.fixture
+def site_url(settings, live_server):
+    """Links in emails (the address confirmation at registration) point at the live server."""
+    settings.SITE_URL = live_server.url
+
+
+def test_it_imports_a_csv_after_a_preview_and_lists_the_contacts(tab, live_server, site_url):
     page = tab.page
     register(page)
     open_contacts(page)
@@ -81,7 +87,7 @@ def test_it_imports_a_csv_after_a_preview_and_lists_the_contacts(tab, live_serve
     assert_pages_healthy(tab, live_server)
 
 
-def test_it_shows_a_member_the_contacts_read_only(open_tab, live_server):
+def test_it_shows_a_member_the_contacts_read_only(open_tab, live_server, site_url):
     owner_tab = open_tab()
     register(owner_tab.page)
     owner = User.objects.get()

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from django.conf import settings
 
 from common.http import OutboundError, send
+from common.validators import clean_model_ids, clean_provider_text
 
 from .providers import ProviderSpec, base_url_for, default_model_for, get_provider
 
@@ -76,6 +77,7 @@ ERROR_MESSAGES: dict[str, str] = {
 KEY_TEST_PROMPT = "Reply with the single word OK."
 KEY_TEST_MAX_TOKENS = 16
 MAX_LISTED_MODELS = 500
+MAX_REPLY_CHARS = 20_000
 ANTHROPIC_VERSION = "2023-06-01"
 # Don't start a model listing with less time than this left in the key test's budget.
 _MIN_LISTING_SECONDS = 0.2
@@ -483,7 +485,16 @@ def generate(
     model = model or default_model_for(provider)
     generate_with, _ = _FAMILIES[conn.spec.family]
     deadline = time.monotonic() + _timeout_setting()
-    return generate_with(conn, model, prompt, system, max_tokens, deadline)
+    return _cleaned(generate_with(conn, model, prompt, system, max_tokens, deadline), model)
+
+
+def _cleaned(generation: Generation, model: str) -> Generation:
+    """A provider's answer as we store and show it: no unpaired surrogates or control
+    characters; the model it names only when it is a model id at all."""
+    generation.text = clean_provider_text(generation.text, limit=MAX_REPLY_CHARS)
+    named = clean_model_ids([generation.model])
+    generation.model = named[0] if named else model
+    return generation
 
 
 def test_key(
@@ -508,8 +519,9 @@ def test_key(
         generate_with, models_of = _FAMILIES[conn.spec.family]
         if conn.spec.key_check == "openrouter_key_then_generate":
             _openrouter_check_key(conn, deadline)
-        generation = generate_with(
-            conn, model, KEY_TEST_PROMPT, None, KEY_TEST_MAX_TOKENS, deadline
+        generation = _cleaned(
+            generate_with(conn, model, KEY_TEST_PROMPT, None, KEY_TEST_MAX_TOKENS, deadline),
+            model,
         )
     except ProviderError as exc:
         latency_ms = int((time.monotonic() - started) * 1000)
@@ -532,7 +544,8 @@ def test_key(
         )
     if list_models and deadline - time.monotonic() > _MIN_LISTING_SECONDS:
         try:
-            models = sorted(set(models_of(conn, deadline)))[:MAX_LISTED_MODELS]
+            models = sorted(set(clean_model_ids(models_of(conn, deadline))))
+            models = models[:MAX_LISTED_MODELS]
         except ProviderError as exc:  # the key works; the list is a convenience
             logger.info("AI model listing failed: provider=%s code=%s", provider, exc.error_code)
     latency_ms = int((time.monotonic() - started) * 1000)

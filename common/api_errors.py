@@ -1,5 +1,6 @@
 """Every API error is JSON with a human-readable `error` (and `fields` for input errors)."""
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -40,15 +41,34 @@ def _first_message(data) -> str:
     return str(data)
 
 
+# An error message may quote the input (DRF: '"…" is not a valid choice.'): at most this much.
+MAX_MESSAGE_CHARS = 300
+TOO_LARGE_MESSAGE = "The request body is too large."
+
+
+def _shortened(data):
+    if isinstance(data, dict):
+        return {key: _shortened(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_shortened(value) for value in data]
+    if isinstance(data, str) and len(data) > MAX_MESSAGE_CHARS:
+        return exceptions.ErrorDetail(
+            data[: MAX_MESSAGE_CHARS - 1] + "…", code=getattr(data, "code", None)
+        )
+    return data
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(TOO_LARGE_MESSAGE, status_code=413, code="request_too_large")
 
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        data = response.data
+        data = _shortened(response.data)
         if isinstance(data, dict):
             non_field = data.pop("non_field_errors", None)
             message = _first_message(non_field) if non_field else "Some fields are not valid."

@@ -2,7 +2,7 @@
 calls at once) with its status and Retry-After: JSON under /api/, a short page elsewhere.
 DRF views answer these themselves (common/api_errors.py); this covers the pages."""
 
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
 from common.errors import ServiceError
@@ -33,3 +33,28 @@ class RetryLaterMiddleware:
             )
         response["Retry-After"] = str(int(retry_after))
         return response
+
+
+class RejectNulMiddleware:
+    """A NUL byte in the path or the query string is never meant: answered 400 before any
+    view can pass it to the database (PostgreSQL refuses NUL in text, a 500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            "\x00" in request.path
+            or "\x00" in request.META.get("QUERY_STRING", "")
+            or any(
+                "\x00" in key or any("\x00" in value for value in values)
+                for key, values in request.GET.lists()
+            )
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"error": "The address is not valid.", "error_code": "bad_request"},
+                    status=400,
+                )
+            return HttpResponseBadRequest("The address is not valid.", content_type="text/plain")
+        return self.get_response(request)

@@ -1,11 +1,25 @@
 """Error pages: JSON under /api/ (the frontend parses it), the site's own pages elsewhere."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception):
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                {"error": "The request body is too large.", "error_code": "request_too_large"},
+                status=413,
+            )
+        return JsonResponse(
+            {"error": "The request is not valid.", "error_code": "bad_request"}, status=400
+        )
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request, exception):

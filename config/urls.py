@@ -39,5 +39,6 @@ urlpatterns = [
     path("", include("organizations.urls")),
 ]
 
+handler400 = "config.errors.bad_request"
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"

@@ -26,8 +26,11 @@ class SendStatus(models.TextChoices):
     REJECTED = "rejected", "Not sent"
 
 
-# A later webhook status only replaces an earlier one (deliveries arrive out of order).
+# A later webhook status only replaces an earlier one (deliveries arrive out of order):
+# sent -> delivered -> read, and "failed" from any of them. Anything else Meta (or a forged
+# body) says is ignored; "rejected" is ours alone (Meta refused the send).
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "rejected": 4}
+WEBHOOK_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 
 
 class MessageRecord(models.Model):

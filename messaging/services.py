@@ -22,6 +22,7 @@ from messaging.contacts.services import contact_opt_out
 from messaging.models import (
     STATUS_RANK,
     TEMPLATE_VARIABLE,
+    WEBHOOK_STATUSES,
     ConsentSource,
     Contact,
     MessageKind,
@@ -299,7 +300,7 @@ def message_status_apply(
     *, organization: Organization, message_id: str, status: str, error_code: int | None
 ) -> None:
     """A delivery status from the webhook moves the matching sent message forward."""
-    if status not in STATUS_RANK:
+    if status not in WEBHOOK_STATUSES:
         return
     record = (
         MessageRecord.objects.select_for_update()

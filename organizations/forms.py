@@ -4,9 +4,14 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from common.errors import ServiceError
+from common.validators import validate_single_line
 from organizations import services
 from organizations.models import Role
 from organizations.request_context import client_ip
+
+
+def _single_line_name(value: str) -> None:
+    validate_single_line(value, label="The name")
 
 
 class SignupForm(AllauthSignupForm):
@@ -14,7 +19,10 @@ class SignupForm(AllauthSignupForm):
     account and the organization are created by the same service as the API's."""
 
     organization_name = forms.CharField(
-        label="Church or organization name", max_length=120, help_text="You will be its owner."
+        label="Church or organization name",
+        max_length=120,
+        help_text="You will be its owner.",
+        validators=[_single_line_name],
     )
 
     def signup(self, request, user):  # allauth's hook; save() below does the work
@@ -50,7 +58,9 @@ class InvitedRegisterForm(forms.Form):
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(label="Church or organization name", max_length=120)
+    name = forms.CharField(
+        label="Church or organization name", max_length=120, validators=[_single_line_name]
+    )
 
 
 class InvitationForm(forms.Form):

@@ -2,7 +2,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
+from common.serializer_fields import (
+    ComputedField,
+    StrictCharField,
+    StrictChoiceField,
+    django_validator,
+)
+from common.validators import validate_single_line
 from organizations import selectors, services
 from organizations.models import Invitation, Membership, Role
 
@@ -10,7 +16,11 @@ from organizations.models import Invitation, Membership, Role
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
-    organization_name = StrictCharField(max_length=120, required=False)
+    organization_name = StrictCharField(
+        max_length=120,
+        required=False,
+        validators=[django_validator(validate_single_line, label="The organization's name")],
+    )
     invitation_token = StrictCharField(max_length=128, required=False)
 
     def validate_email(self, value):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from common.errors import NotAllowed, ServiceError
+from common.validators import validate_single_line
 from organizations import audit, selectors, throttles
 from organizations.models import (
     MANAGER_ROLES,
@@ -82,6 +83,10 @@ def organization_create(*, name: str, owner: User, ip: str | None = None) -> Org
     name = (name or "").strip()
     if not name:
         raise ServiceError("Enter the organization's name.", field="organization_name")
+    try:
+        validate_single_line(name, label="The organization's name")
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0], field="organization_name") from None
     organization = _create_with_unique_slug(name)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
     audit_record(

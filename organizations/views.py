@@ -75,7 +75,8 @@ def organization_new(request):
             request.session[SESSION_KEY] = organization.slug
             messages.success(request, f"{organization.name} is ready.")
             return redirect("home")
-    return render(request, "organizations/organization_new.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "organizations/organization_new.html", {"form": form}, status=status)
 
 
 @login_required

@@ -2,6 +2,7 @@
 accepted them."""
 
 import json
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from common.encryption import UnreadableSecret
 from common.errors import NotAllowed, ServiceError
 from common.http import bulkhead
+from common.validators import clean_provider_text
 from organizations import audit
 from organizations.models import Membership, Organization, User
 from organizations.services import audit_record
@@ -18,6 +20,8 @@ from whatsapp import events, graph, health
 from whatsapp.models import InboundMessage, StatusEvent, WhatsAppConfig
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.signatures import signature_is_valid
+
+logger = logging.getLogger(__name__)
 
 TOKEN_UNREADABLE_MESSAGE = (
     "The stored access token can no longer be read (the encryption key changed). "
@@ -259,6 +263,8 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
         if field_name in _HEALTH_FIELDS:
             stored += _HEALTH_FIELDS[field_name](config, value)
             continue
+        if not _for_this_number(value, config):
+            continue
         stored += _store_messages(config.organization, value)
     return stored
 
@@ -274,6 +280,24 @@ def _store_messages(organization: Organization, value: dict) -> int:
     for preference in _list(value.get("user_preferences")):
         stored += _publish_user_preference(organization, preference)
     return stored
+
+
+def _for_this_number(value: dict, config: WhatsAppConfig) -> bool:
+    """Messages and statuses belong to one phone number (`metadata.phone_number_id`): those
+    for another number than the organization's are ignored (and logged), never stored as
+    its own. Changes that are not about a number (account-wide ones) pass."""
+    if not any(key in value for key in ("statuses", "messages", "contacts", "user_preferences")):
+        return True
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    number = metadata.get("phone_number_id")
+    if isinstance(number, str | int) and str(number) == config.phone_number_id:
+        return True
+    logger.warning(
+        "WhatsApp webhook for organization %s: events for another phone number id (%s) ignored",
+        config.organization_id,
+        _text(str(number), 20) if isinstance(number, str | int) else "none",
+    )
+    return False
 
 
 def _list(value) -> list:
@@ -482,8 +506,9 @@ def _record_number_health(config: WhatsAppConfig) -> None:
 
 
 def _text(value, limit: int) -> str:
-    # Meta's text as stored: NUL removed (PostgreSQL cannot store it), cut to the column.
-    return value.replace("\x00", "")[:limit] if isinstance(value, str) else ""
+    # Meta's text as stored: NUL, other control characters and unpaired surrogates removed
+    # (no database stores them; no page or JSON could show them), cut to the column.
+    return clean_provider_text(value, limit=limit)
 
 
 def _store_status(organization: Organization, status: dict) -> int:

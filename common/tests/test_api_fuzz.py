@@ -25,6 +25,7 @@ import errno
 import ipaddress
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -333,3 +334,93 @@ def test_it_classifies_a_provider_answering_deeply_nested_json(team, api, deeply
     assert response.status_code == 200, response.content[:300]
     assert response.json()["success"] is False
     assert response.json()["error_code"] == "invalid_response"
+
+
+# --- characters no generator favours ---------------------------------------------------------
+
+POISON = [
+    "\ud800",  # a lone surrogate (JSON "\ud800")
+    "\udfff\ud800",  # a reversed pair
+    "a\x00b",  # NUL
+    "Grace\nChurch\r\n",  # line breaks
+    "\x1b[31mred\x07",  # terminal escapes, bell
+    "A\u2028B\u2029",  # Unicode line and paragraph separators
+    "\u202eevil",  # right-to-left override
+    "x" * 100_000,  # far past any limit
+]
+
+
+def _request_properties(operation: dict) -> list[str]:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    body = content.get("schema", {})
+    if "$ref" in body:
+        body = schema.raw_schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    return list(body.get("properties", {}))
+
+
+BODY_PROPERTIES = [
+    (method, path, name)
+    for path, item in schema.raw_schema["paths"].items()
+    for method, operation in item.items()
+    if method in ("post", "put", "patch")
+    for name in _request_properties(operation)
+]
+
+
+def _poison_path(path: str, member_pk: int) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path.replace("{member_id}", str(member_pk)))
+
+
+@pytest.mark.parametrize(("method", "path", "name"), BODY_PROPERTIES)
+def test_it_answers_poisoned_strings_in_every_body_field_without_a_500(
+    team, api, fake_providers, fake_graph, no_network, method, path, name
+):
+    """Each value alone in each field, and all fields at once; as an owner. Never a 5xx,
+    always JSON, and an error never repeats more than a short prefix of the input."""
+    client = api(team.owner)
+    url = _poison_path(path, team.membership(team.member).pk)
+    for value in POISON:
+        cache.clear()
+        body = json.dumps({name: value})
+        response = getattr(client, method)(url, body, content_type="application/json")
+        assert response.status_code < 500, (method, path, name, repr(value[:20]))
+        assert response["Content-Type"].startswith("application/json")
+        assert len(response.content) < 20_000, (method, path, name)
+
+
+PATHS = [
+    path for path, item in schema.raw_schema["paths"].items() if "get" in item or "delete" in item
+]
+PATH_POISON = ["%00", "%ED%A0%80", "%0A", "%1B", "%E2%80%A8", "x" * 5000, "%FF%FE"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_it_answers_poisoned_path_segments_and_queries_without_a_500(team, api, path):
+    client = api(team.owner)
+    for value in PATH_POISON:
+        url = re.sub(r"\{[^}]+\}", value, path)
+        for target in (url, f"{path.split('{')[0]}?q={value}&page={value}"):
+            for method in ("get", "delete"):
+                response = getattr(client, method)(target)
+                assert response.status_code < 500, (method, target[:80], response.status_code)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhooks/whatsapp/{}/",
+        "/invitations/{}/",
+        "/accounts/login/?next={}",
+        "/settings/?x={}",
+        "/messages/?page={}",
+        "/organization/activity/?page={}",
+    ],
+)
+def test_it_answers_poisoned_page_urls_without_a_500(team, path):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(team.owner)
+    for value in PATH_POISON:
+        response = client.get(path.format(value))
+        assert response.status_code < 500, (path, value, response.status_code)

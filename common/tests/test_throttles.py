@@ -1,8 +1,4 @@
-import os
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -193,65 +189,12 @@ def test_it_accepts_any_characters_in_an_ident():
 DATABASE_CACHE = {"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "django_cache"}}
 
 
-HIT_SCRIPT = """
-import django, os, sys, time
-django.setup()
-from django.conf import settings
-from common.throttles import rate_limit_hit
-assert settings.CACHES["default"]["BACKEND"] == "common.cache.DatabaseCache"
-while time.time() < float(sys.argv[1]):
-    time.sleep(0.01)
-allowed = sum(rate_limit_hit(scope="procs", ident="u", rate="7/min") is None for _ in range(4))
-print(allowed)
-"""
-
-
-@pytest.mark.slow
-def test_it_counts_across_processes_with_the_database_cache(tmp_path):
-    """Production without CACHE_URL: `migrate` creates the cache table, and processes that
-    count at the same moment share one count and never overshoot (SQLite file here; the
-    PostgreSQL run of the suite checks the same with threads below)."""
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="false",
-        SECRET_KEY="x" * 50,
-        CRYPTOGRAPHY_KEY="y" * 40,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        HUEY_SQLITE_PATH=str(tmp_path / "huey.sqlite3"),
-    )
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    start_at = str(time.time() + 4)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", HIT_SCRIPT, start_at],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    results = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
-    assert sum(int(out) for out, _ in results) == 7
-
-
 @pytest.mark.django_db(transaction=True)
 def test_it_allows_exactly_the_limit_under_a_burst_with_the_database_cache():
     from django.db import connection
 
     if connection.vendor == "sqlite":
-        pytest.skip("the in-memory test database is one connection's; see the test above")
+        pytest.skip("in-memory test database: see common/tests/test_sqlite_file.py")
     with override_settings(CACHES=DATABASE_CACHE):
         allowed = []
         start = threading.Barrier(12)

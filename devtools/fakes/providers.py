@@ -566,7 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _listing(self, provider: str) -> dict:
-        models = KNOWN_MODELS[provider]
+        models = [*KNOWN_MODELS[provider], *self.fake.extra_models]
         if provider == "gemini":
             entries = [
                 {
@@ -613,7 +613,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _restricted(provider)
         if scenario == "rate_limited":
             raise _rate_limited(provider)
-        text = "" if scenario == "empty" else REPLY_TEXT
+        text = "" if scenario == "empty" else (self.fake.reply_text or REPLY_TEXT)
         if provider == "gemini":
             reply = self._gemini_reply(model, text, scenario)
         elif provider == "anthropic":
@@ -709,6 +709,8 @@ class FakeProviders:
         self.drip_interval = 1.0
         self.generation_delay = 0.0  # seconds before answering a generation
         self.usage_override: dict[str, Any] = {}  # merged into a generation's usage
+        self.extra_models: list[str] = []  # listed after the known ones (any junk a server sends)
+        self.reply_text: str | None = None  # instead of REPLY_TEXT
         # key -> scenario: that key is accepted and answers with the scenario, whatever the
         # provider's own scenario (the demo hands out one key per failure to try).
         self.key_scenarios: dict[str, str] = {}
@@ -747,6 +749,8 @@ class FakeProviders:
         self.drip_interval = 1.0
         self.generation_delay = 0.0
         self.usage_override = {}
+        self.extra_models = []
+        self.reply_text = None
         self.key_scenarios = {}
         self.revoked_keys.clear()
 

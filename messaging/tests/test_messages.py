@@ -243,7 +243,8 @@ def deliver_status(config, message_id, status, errors=None):
     }
     if errors:
         item["errors"] = errors
-    body = json.dumps({"entry": [{"changes": [{"value": {"statuses": [item]}}]}]}).encode()
+    value = {"metadata": {"phone_number_id": config.phone_number_id}, "statuses": [item]}
+    body = json.dumps({"entry": [{"changes": [{"value": value}]}]}).encode()
     return Client().post(
         f"/webhooks/whatsapp/{config.webhook_id}/",
         data=body,
@@ -268,6 +269,31 @@ def test_it_updates_the_history_from_webhook_status_updates(configured, fake_gra
     page = Client()
     page.force_login(configured.member)
     assert "Read" in page.get("/messages/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "statuses, final",
+    [
+        (["read", "rejected"], "read"),  # "rejected" is ours, never Meta's
+        (["read", "accepted"], "read"),
+        (["delivered", "sent"], "delivered"),
+        (["read", "delivered"], "read"),
+        (["read", "deleted", "warning", "READ", ""], "read"),  # unknown: ignored
+        (["sent", "failed"], "failed"),
+        (["read", "failed"], "failed"),  # failed from any state
+        (["failed", "read"], "failed"),
+    ],
+)
+def test_it_only_moves_a_status_forward(configured, fake_graph, statuses, final):
+    message_id = (
+        api_client(configured.member)
+        .post(SEND, {"to": "+15551234567", "text": "Hi"}, format="json")
+        .json()["message_id"]
+    )
+    config = WhatsAppConfig.objects.get(organization=configured.org)
+    for status in statuses:
+        assert deliver_status(config, message_id, status).status_code == 200
+    assert MessageRecord.objects.get(message_id=message_id).status == final
 
 
 def test_it_records_a_failed_delivery_with_its_code(configured, fake_graph):

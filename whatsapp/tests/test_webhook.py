@@ -239,3 +239,65 @@ def test_it_stores_text_with_nul_characters_without_them(config):
     assert post(config, failed).status_code == 200
     assert InboundMessage.objects.get().text == "Amen"
     assert StatusEvent.objects.get().error_title == "Undeliverable"
+
+
+# --- any JSON shape, and events for another number -------------------------------------------
+
+
+def _with_value(**changes):
+    payload = status_payload()
+    payload["entry"][0]["changes"][0]["value"].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        5,
+        "text",
+        None,
+        [],
+        [{"entry": []}],
+        {"entry": 5},
+        {"entry": [5, "x", None, []]},
+        {"entry": [{"changes": 5}]},
+        {"entry": [{"changes": [5, None, {"value": 5}, {"value": []}]}]},
+        _with_value(statuses=5),
+        _with_value(statuses="delivered"),
+        _with_value(statuses=[5, None, [], {"id": 5, "status": []}]),
+        _with_value(statuses=[{"id": "wamid.X", "status": "read", "timestamp": "x" * 1000}]),
+        _with_value(statuses=[{"id": "wamid.X", "status": "read", "timestamp": 10**30}]),
+        _with_value(statuses=[{"id": "wamid.X", "status": "failed", "errors": 5}]),
+        _with_value(statuses=[{"id": "wamid.X", "status": "failed", "errors": [5]}]),
+        _with_value(statuses=[{"id": "wamid.\ud800", "status": "sent"}]),
+        _with_value(messages=5, contacts=5),
+        _with_value(messages=[{"id": "wamid.M", "text": 5, "from": ["x"]}]),
+        _with_value(messages=[{"id": "wamid.S", "type": "text", "text": {"body": "A\ud800men"}}]),
+        _with_value(contacts=[{"profile": 5}, {"profile": {"name": ["x"]}, "wa_id": 5}]),
+        _with_value(user_preferences=[5, {"wa_id": [], "value": {}}]),
+        _with_value(metadata=5),
+        _with_value(metadata={"phone_number_id": ["x"]}),
+        _with_value(metadata={"phone_number_id": None}),
+    ],
+)
+def test_it_answers_200_to_any_json_shape_and_stores_only_what_fits(config, payload):
+    response = post(config, payload)
+    assert response.status_code == 200
+    for event in StatusEvent.objects.all():
+        assert event.message_id.isprintable()
+    for message in InboundMessage.objects.all():
+        message.text.encode("utf-8")  # storable and showable
+
+
+def test_it_ignores_and_logs_events_for_another_phone_number(config, caplog):
+    payload = status_payload()
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999000999"
+    inbound = inbound_payload(message_id="wamid.OTHER")
+    inbound["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999000999"
+    assert post(config, payload).status_code == 200
+    assert post(config, inbound).status_code == 200
+    assert not StatusEvent.objects.exists() and not InboundMessage.objects.exists()
+    assert "another phone number id (999000999)" in caplog.text
+    # The organization's own number still counts.
+    assert post(config, status_payload()).status_code == 200
+    assert StatusEvent.objects.count() == 1

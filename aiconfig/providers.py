@@ -41,6 +41,9 @@ class ProviderSpec:
     max_tokens_field: str = "max_tokens"
     # A self-hosted server (Ollama, vLLM) may run without a key.
     key_required: bool = True
+    # The shortest key the provider issues: a shorter one is a truncated copy, refused before
+    # any call (0: any length, for self-hosted servers).
+    min_key_length: int = 0
 
     @property
     def takes_base_url(self) -> bool:
@@ -53,6 +56,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
     for spec in (
         ProviderSpec(
             id="gemini",
+            min_key_length=39,
             label="Google Gemini",
             family="gemini",
             base_url_setting="GEMINI_BASE_URL",
@@ -62,6 +66,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="openai",
+            min_key_length=40,
             label="OpenAI (ChatGPT)",
             family="openai",
             base_url_setting="OPENAI_BASE_URL",
@@ -72,6 +77,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="deepseek",
+            min_key_length=35,
             label="DeepSeek",
             family="openai",
             base_url_setting="DEEPSEEK_BASE_URL",
@@ -81,6 +87,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="groq",
+            min_key_length=50,
             label="Groq",
             family="openai",
             base_url_setting="GROQ_BASE_URL",
@@ -90,6 +97,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="anthropic",
+            min_key_length=50,
             label="Anthropic (Claude)",
             family="anthropic",
             base_url_setting="ANTHROPIC_BASE_URL",
@@ -99,6 +107,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="mistral",
+            min_key_length=32,
             label="Mistral AI",
             family="openai",
             base_url_setting="MISTRAL_BASE_URL",
@@ -108,6 +117,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ),
         ProviderSpec(
             id="openrouter",
+            min_key_length=60,
             label="OpenRouter",
             family="openai",
             base_url_setting="OPENROUTER_BASE_URL",

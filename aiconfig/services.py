@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from aiconfig import clients, health
 from aiconfig.models import AIConfig
-from aiconfig.providers import default_model_for
+from aiconfig.providers import default_model_for, get_provider
 from aiconfig.selectors import ai_config_for
 from common.errors import NotAllowed, ServiceError
 from common.http import bulkhead
@@ -66,6 +66,14 @@ def _resolve_key(
 ) -> str:
     """The key to test: the one given, else the stored one (see stored_key_for)."""
     if api_key:
+        spec = get_provider(provider)
+        if len(api_key) < spec.min_key_length:
+            raise ServiceError(
+                f"This key is shorter than any {spec.label} key "
+                f"({spec.min_key_length} characters or more): copy the whole key again.",
+                field="api_key",
+                code="invalid_api_key",
+            )
         return api_key
     config = ai_config_for(membership.organization)
     return stored_key_for(config, provider=provider, base_url=base_url)

@@ -119,13 +119,18 @@ class EncryptedSecretField(models.BinaryField):
         return "***"
 
 
+MASK_MIN_LENGTH = 16
+
+
 def mask_secret(value) -> str | None:
-    """The only form in which a stored secret is ever shown: *** and its last 4."""
+    """The only form in which a stored secret is ever shown: *** and its last 4 characters,
+    or *** alone for a secret shorter than MASK_MIN_LENGTH (its last 4 would be most of it)."""
     if isinstance(value, UnreadableSecret):
         return None
     if not value:
         return None
-    return "***" + str(value)[-4:]
+    value = str(value)
+    return "***" + value[-4:] if len(value) >= MASK_MIN_LENGTH else "***"
 
 
 def encrypted_fields():

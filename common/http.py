@@ -239,9 +239,11 @@ def _vet(parts: SplitResult, deadline: float) -> _Vetted:
         )
     host = parts.hostname
     allow_private = bool(getattr(settings, "AI_ALLOW_PRIVATE_BASE_URLS", False))
+    # One answer for "not allowed" and "does not resolve": two would let a user map which
+    # internal names exist.
     refused = OutboundError(
         "blocked_address",
-        f"{_short(host)} is a private or local network address, which is not allowed.",
+        f"{_short(host)} cannot be used: give the public address of your AI server.",
     )
     literal = _literal_ip(host)
     if literal is not None:
@@ -251,8 +253,13 @@ def _vet(parts: SplitResult, deadline: float) -> _Vetted:
     name = _ascii_host(host)
     if not allow_private and (name == "localhost" or name.endswith(".localhost")):
         raise refused
-    addresses = _resolve(name, _port(parts), deadline)
-    if not allow_private and any(is_forbidden_address(a) for a in addresses):
+    try:
+        addresses = _resolve(name, _port(parts), deadline)
+    except OutboundError as exc:
+        if allow_private or exc.code != "unreachable":
+            raise
+        addresses = None
+    if addresses is None or (not allow_private and any(is_forbidden_address(a) for a in addresses)):
         raise refused
     return _Vetted(_preferred(addresses), name)
 
@@ -280,8 +287,9 @@ def _preferred(addresses: list) -> ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def check_url(url: str) -> None:
     """Raise OutboundError("blocked_address") if `url` may not be called with guard=True
-    (scheme, credentials, private address). Resolves DNS, so a name that does not resolve
-    raises OutboundError("unreachable") and a hung resolver OutboundError("timeout")."""
+    (scheme, credentials, private address, or a name that does not resolve: the same answer
+    unless AI_ALLOW_PRIVATE_BASE_URLS, when that is "unreachable"). A hung resolver raises
+    OutboundError("timeout")."""
     _vet(_split(url), time.monotonic() + CHECK_URL_DNS_TIMEOUT)
 
 

@@ -42,14 +42,33 @@ PROVIDER_LABELS = {  # as the Settings page names them (aiconfig.providers, not 
     "openrouter": "OpenRouter",
     "custom": "Custom server",
 }
-# Keys every provider accepts, each answering like an account in trouble.
+# Keys every provider accepts, each answering like an account in trouble (as long as real
+# keys: the registry refuses shorter ones before any call).
 FAILING_KEYS = {
-    "demo-no-credit-key": ("no_credit", "the account has no credit left"),
-    "demo-rate-limited-key": ("rate_limited", "the provider is rate limiting the account"),
-    "demo-restricted-key": ("restricted", "the key may not use the model"),
-    "demo-server-error-key": ("server_error", "the provider has an outage"),
-    "demo-garbage-key": ("garbage", "the provider answers an HTML page"),
-    "demo-hang-key": ("hang", "the provider never answers (a timeout after 5 s)"),
+    "demo-no-credit-key-000000000000000000000000000000000000000000000": (
+        "no_credit",
+        "the account has no credit left",
+    ),
+    "demo-rate-limited-key-000000000000000000000000000000000000000000": (
+        "rate_limited",
+        "the provider is rate limiting the account",
+    ),
+    "demo-restricted-key-00000000000000000000000000000000000000000000": (
+        "restricted",
+        "the key may not use the model",
+    ),
+    "demo-server-error-key-000000000000000000000000000000000000000000": (
+        "server_error",
+        "the provider has an outage",
+    ),
+    "demo-garbage-key-00000000000000000000000000000000000000000000000": (
+        "garbage",
+        "the provider answers an HTML page",
+    ),
+    "demo-hang-key-00000000000000000000000000000000000000000000000000": (
+        "hang",
+        "the provider never answers (a timeout after 5 s)",
+    ),
 }
 WORKING_RECIPIENT = "+1 650 555 1234"
 # Recipient -> (Graph's send scenario, what it shows).

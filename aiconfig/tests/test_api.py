@@ -476,3 +476,30 @@ def test_it_never_sends_a_stored_custom_key_to_another_server(team, fake_provide
         TEST_URL, {"provider": "custom", "base_url": server + "/"}, format="json"
     )
     assert same.json()["success"] is True
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini", "groq", "anthropic", "openrouter"])
+def test_it_refuses_a_key_shorter_than_the_providers_before_calling_it(
+    team, fake_providers, provider
+):
+    short = VALID_KEYS[provider][:20]
+    for method in ("post", "put"):
+        url = TEST_URL if method == "post" else "/api/settings/ai-config"
+        response = getattr(api_client(team.owner), method)(
+            url, {"provider": provider, "api_key": short}, format="json"
+        )
+        assert response.status_code == 400
+        body = response.json()
+        assert body["error_code"] == "invalid_api_key" and "api_key" in body["fields"]
+        assert short not in response.content.decode()
+    assert fake_providers.requests_for(provider) == []
+    assert not AIConfig.objects.exists()
+
+
+def test_it_takes_a_short_key_for_a_self_hosted_server(team, fake_providers, settings):
+    settings.AI_ALLOW_PRIVATE_BASE_URLS = True
+    base_url = fake_providers.base_urls()["CUSTOM_BASE_URL"]
+    response = api_client(team.owner).post(
+        TEST_URL, {"provider": "custom", "api_key": "short", "base_url": base_url}, format="json"
+    )
+    assert response.status_code == 200  # the server itself judges the key

@@ -152,7 +152,21 @@ def test_it_accepts_a_name_resolving_to_public_addresses(monkeypatch):
     assert check_url("https://api.example.test/v1") is None
 
 
-def test_it_reports_a_name_that_does_not_resolve_as_unreachable(monkeypatch):
+def test_it_answers_a_name_that_does_not_resolve_like_a_private_one(monkeypatch):
+    """Two answers would map which internal names exist."""
+    fake_dns(monkeypatch, {"nowhere.example.test": [], "intranet.example.test": ["10.1.2.3"]})
+    with pytest.raises(OutboundError) as missing:
+        send("GET", "https://nowhere.example.test/v1", timeout=2, guard=True)
+    with pytest.raises(OutboundError) as private:
+        send("GET", "https://intranet.example.test/v1", timeout=2, guard=True)
+    assert missing.value.code == private.value.code == "blocked_address"
+    assert missing.value.message.replace("nowhere", "intranet") == private.value.message
+
+
+def test_it_reports_a_name_that_does_not_resolve_as_unreachable_where_private_is_allowed(
+    monkeypatch, settings
+):
+    settings.AI_ALLOW_PRIVATE_BASE_URLS = True
     fake_dns(monkeypatch, {"nowhere.example.test": []})
     with pytest.raises(OutboundError) as checked:
         check_url("https://nowhere.example.test/v1")

@@ -43,3 +43,19 @@ def test_it_masks_with_the_last_four_characters():
     assert mask_secret("") is None
     assert mask_secret(UNREADABLE) is None
     assert not UNREADABLE and str(UNREADABLE) == ""
+
+
+@pytest.mark.parametrize(
+    "secret, shown",
+    [
+        ("abcd", "***"),
+        ("a", "***"),
+        ("0123456789abcde", "***"),  # 15: its last 4 would be a quarter of it
+        ("0123456789abcdef", "***cdef"),
+        ("sk-proj-REALLOOKINGopenai1234567890abcdWXYZ", "***WXYZ"),
+    ],
+)
+def test_it_shows_the_last_4_characters_only_of_long_secrets(secret, shown):
+    from common.encryption import mask_secret
+
+    assert mask_secret(secret) == shown

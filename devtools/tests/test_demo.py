@@ -135,8 +135,8 @@ def test_it_prints_provider_keys_that_work_against_the_fakes(running_demo, owner
 def test_it_prints_provider_keys_that_fail_with_a_clear_error(running_demo, owner_token):
     url, output, _ = running_demo
     for key, expected in (
-        ("demo-no-credit-key", "insufficient_quota"),
-        ("demo-rate-limited-key", "rate_limited"),
+        ("demo-no-credit-key-000000000000000000000000000000000000000000000", "insufficient_quota"),
+        ("demo-rate-limited-key-000000000000000000000000000000000000000000", "rate_limited"),
         ("some-key-nobody-issued", "invalid_api_key"),
     ):
         assert key in output or key == "some-key-nobody-issued"

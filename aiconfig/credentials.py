@@ -34,6 +34,7 @@ AI_PROVIDER_KEY = CredentialSettings(
     form=AIConfigForm,
     input_serializer=AIConfigInputSerializer,
     config_for=ai_config_for,
+    organization_relation="ai_config",
     test=services.ai_config_test,
     test_passed=lambda result: result.success,
     save=services.ai_config_save,

@@ -15,7 +15,9 @@ class AIConfig(CredentialHealth):
         Organization, on_delete=models.CASCADE, related_name="ai_config"
     )
     provider = models.CharField(max_length=20)
-    api_key = EncryptedSecretField()
+    api_key = EncryptedSecretField(mask_field="api_key_mask")
+    # What the mask shows ("***WXYZ"), kept beside the ciphertext (EncryptedSecretField).
+    api_key_mask = models.CharField(max_length=8, blank=True, default="", editable=False)
     model = models.CharField(max_length=200)
     base_url = models.CharField(max_length=500, blank=True)
     # Model ids the provider listed at the last successful test: the page offers them.
@@ -40,4 +42,6 @@ class AIConfig(CredentialHealth):
 
     @property
     def api_key_masked(self) -> str | None:
-        return mask_secret(self.api_key)
+        if self.key_unreadable:
+            return None
+        return self.api_key_mask or mask_secret(self.api_key)

@@ -67,6 +67,9 @@ class CredentialSettings:
     # ServiceError carrying the provider's verdict, which is an answer and not a bad request).
     test_passed: Callable[[Any], bool] = _always_passed
     refusal: type[ServiceError] | None = None
+    # The reverse relation from an organization to its configuration ("ai_config"): reads
+    # load it with the membership, in one query.
+    organization_relation: str | None = None
 
     @property
     def primary_secret(self) -> str:

@@ -79,9 +79,14 @@ def current_cipher() -> SecretCipher:
 
 class EncryptedSecretField(models.BinaryField):
     """A text secret stored encrypted. Reads give the text, "" for empty, or
-    UNREADABLE when the stored bytes do not decrypt with CRYPTOGRAPHY_KEY."""
+    UNREADABLE when the stored bytes do not decrypt with CRYPTOGRAPHY_KEY.
 
-    def __init__(self, *args, **kwargs):
+    With `mask_field`, what the mask shows (mask_secret) is kept in that column beside the
+    ciphertext, set on every save and by the key rotation: reads that only show the mask
+    need no decryption."""
+
+    def __init__(self, *args, mask_field: str | None = None, **kwargs):
+        self.mask_field = mask_field
         kwargs.setdefault("editable", False)
         kwargs.setdefault("default", b"")
         kwargs.setdefault("blank", True)
@@ -93,6 +98,12 @@ class EncryptedSecretField(models.BinaryField):
             if kwargs.get(key) == value:
                 kwargs.pop(key)
         return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = super().pre_save(model_instance, add)
+        if self.mask_field and isinstance(value, str):
+            setattr(model_instance, self.mask_field, mask_secret(value) or "")
+        return value
 
     def from_db_value(self, value, expression, connection):
         if value is None or bytes(value) == b"":
@@ -186,6 +197,13 @@ def rotate_secrets(*, old_key: str, new_key: str, dry_run: bool) -> dict:
                     f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",  # noqa: S608
                     [connection.Database.Binary(token), row_pk],
                 )
+                if field.mask_field:  # a row unreadable before may show its mask now
+                    mask_column = model._meta.get_field(field.mask_field).column
+                    cursor.execute(
+                        f"UPDATE {quote(table)} SET {quote(mask_column)} = %s "  # noqa: S608
+                        f"WHERE {quote(pk)} = %s",
+                        [mask_secret(plaintext) or "", row_pk],
+                    )
                 cursor.execute(
                     f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(pk)} = %s",  # noqa: S608
                     [row_pk],

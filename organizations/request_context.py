@@ -9,6 +9,7 @@ from organizations.models import Membership
 from organizations.selectors import membership_for_slug
 
 ORGANIZATION_HEADER = "X-Organization"
+MEMBERSHIP_RELATED = "membership_related"
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -62,6 +63,9 @@ def api_membership(request) -> Membership:
     if cached is not None:
         return cached
     slug = (request.headers.get(ORGANIZATION_HEADER) or "").strip()
-    membership = membership_for_slug(user=request.user, slug=slug or None)
+    # A view may ask for related rows in the same query (MEMBERSHIP_RELATED, before the
+    # permission check loads the membership).
+    related = getattr(request, MEMBERSHIP_RELATED, ())
+    membership = membership_for_slug(user=request.user, slug=slug or None, related=related)
     request._api_membership = membership
     return membership

@@ -28,28 +28,32 @@ def mfa_enabled(user: User) -> bool:
     return get_adapter().is_mfa_enabled(user)
 
 
-def memberships_for_user(user: User) -> QuerySet[Membership]:
+def memberships_for_user(user: User, *, related: tuple[str, ...] = ()) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user)
-        .select_related("organization")
+        .select_related("organization", *related)
         .order_by("organization__name", "organization_id")
     )
 
 
-def membership_for_slug(*, user: User, slug: str | None) -> Membership:
+def membership_for_slug(
+    *, user: User, slug: str | None, related: tuple[str, ...] = ()
+) -> Membership:
     """The membership a request acts through.
 
     With a slug: that organization, or 404 when the user is not a member (no hint that it
     exists). Without: the only membership; 400 naming the header when there are several;
     403 when there are none."""
     if slug:
-        membership = memberships_for_user(user).filter(organization__slug=slug).first()
+        membership = (
+            memberships_for_user(user, related=related).filter(organization__slug=slug).first()
+        )
         if membership is None:
             raise OrganizationChoiceError(
                 "Organization not found.", status=404, code="organization_not_found"
             )
         return membership
-    memberships = list(memberships_for_user(user)[:2])
+    memberships = list(memberships_for_user(user, related=related)[:2])
     if not memberships:
         raise OrganizationChoiceError(
             "You are not a member of any organization.", status=403, code="no_organization"

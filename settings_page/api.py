@@ -15,7 +15,7 @@ from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error
 from common.credentials import CredentialSettings
 from common.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
-from organizations.request_context import api_membership, client_ip
+from organizations.request_context import MEMBERSHIP_RELATED, api_membership, client_ip
 from organizations.throttles import CredentialTestThrottle
 from settings_page.sections import SECTIONS
 
@@ -44,6 +44,13 @@ class CredentialAPIView(APIView):
 
 class CredentialSettingsView(CredentialAPIView):
     permission_classes = [IsAuthenticated, IsManagerOrReadOnly]
+
+    def initial(self, request, *args, **kwargs):
+        relation = self.declaration.organization_relation
+        if request.method == "GET" and relation:
+            # The membership and the stored settings in one query (writes read them afresh).
+            setattr(request, MEMBERSHIP_RELATED, (f"organization__{relation}",))
+        super().initial(request, *args, **kwargs)
 
     def get(self, request):
         membership = api_membership(request)

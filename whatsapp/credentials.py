@@ -34,6 +34,7 @@ WHATSAPP_NUMBER = CredentialSettings(
     form=WhatsAppConfigForm,
     input_serializer=WhatsAppConfigInputSerializer,
     config_for=whatsapp_config_for,
+    organization_relation="whatsapp_config",
     test=services.whatsapp_config_test,
     refusal=services.VerificationFailed,
     save=services.whatsapp_config_save,

@@ -503,3 +503,17 @@ def test_it_takes_a_short_key_for_a_self_hosted_server(team, fake_providers, set
         TEST_URL, {"provider": "custom", "api_key": "short", "base_url": base_url}, format="json"
     )
     assert response.status_code == 200  # the server itself judges the key
+
+
+def test_it_reads_the_settings_with_as_few_queries_as_the_profile(team, fake_providers):
+    """Membership and configuration in one query, the mask from its stored column: the read
+    costs what GET /api/me costs."""
+    save_openai(team)
+    client = api_client(team.member)
+    with CaptureQueriesContext(connection) as me:
+        assert client.get("/api/me").status_code == 200
+    with CaptureQueriesContext(connection) as settings_read:
+        response = client.get(URL)
+    assert response.status_code == 200
+    assert response.json()["api_key_masked"] == "***" + OPENAI_KEY[-4:]
+    assert len(settings_read.captured_queries) <= len(me.captured_queries) == 2

@@ -76,3 +76,16 @@ def test_it_requires_the_old_key_from_the_environment(stored, monkeypatch):
     monkeypatch.delenv("OLD_CRYPTOGRAPHY_KEY", raising=False)
     with pytest.raises(CommandError):
         call_command("rotate_encryption_key")
+
+
+def test_it_keeps_the_stored_mask_in_step_on_save_and_rotation(stored, settings, monkeypatch):
+    assert AIConfig.objects.values_list("api_key_mask", flat=True).get() == "***42ab"
+    AIConfig.objects.update(api_key_mask="")  # e.g. stored before the column existed
+    monkeypatch.setenv("OLD_CRYPTOGRAPHY_KEY", OLD_KEY)
+    settings.SECRETS_ENCRYPTION_KEY = NEW_KEY
+    call_command("rotate_encryption_key")
+    config = AIConfig.objects.get()
+    assert config.api_key_mask == "***42ab" and config.api_key_masked == "***42ab"
+    config.api_key = "sk-proj-AnotherKey0123456789abcdefABCDEFz9y8"
+    config.save()
+    assert AIConfig.objects.values_list("api_key_mask", flat=True).get() == "***z9y8"

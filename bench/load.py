@@ -351,6 +351,19 @@ class Server:
 # --- scenarios ---------------------------------------------------------------------------------
 
 
+def reads_of(args, url: str, token: str, path: str, label: str, duration=None) -> Result:
+    """`path` read at the benchmark's concurrency, for `duration` (default --duration)."""
+    return run_load(
+        label,
+        url,
+        token,
+        path,
+        concurrency=args.concurrency,
+        duration=args.duration if duration is None else duration,
+        max_requests=args.max_requests,
+    )
+
+
 def scenario_reads(args, url, tokens) -> tuple[Result, Result]:
     for path in (AI_CONFIG, ME):  # warm every worker, its connections and caches
         run_load(
@@ -362,24 +375,8 @@ def scenario_reads(args, url, tokens) -> tuple[Result, Result]:
             duration=2,
             max_requests=2000,
         )
-    settings = run_load(
-        f"GET {AI_CONFIG}",
-        url,
-        tokens["member"],
-        AI_CONFIG,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        max_requests=args.max_requests,
-    )
-    me = run_load(
-        f"GET {ME}",
-        url,
-        tokens["member"],
-        ME,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        max_requests=args.max_requests,
-    )
+    settings = reads_of(args, url, tokens["member"], AI_CONFIG, f"GET {AI_CONFIG}")
+    me = reads_of(args, url, tokens["member"], ME, f"GET {ME}")
     return settings, me
 
 
@@ -425,15 +422,8 @@ def scenario_reads_while_tests_hang(args, url, tokens, attacker_tokens, fake: Fa
     hanging_at_provider = len(fake.requests_for("openai"))
     # Measure while the admitted ones still hang: end well before the server gives up.
     window = min(args.duration, args.provider_timeout - (time.monotonic() - started) - 1.5)
-    reads = run_load(
-        f"GET {AI_CONFIG} ({args.hanging} key tests sent)",
-        url,
-        tokens["member"],
-        AI_CONFIG,
-        concurrency=args.concurrency,
-        duration=max(1.0, window),
-        max_requests=args.max_requests,
-    )
+    label = f"GET {AI_CONFIG} ({args.hanging} key tests sent)"
+    reads = reads_of(args, url, tokens["member"], AI_CONFIG, label, duration=max(1.0, window))
     still_hanging = sum(t.is_alive() for t in hangers)
     for thread in hangers:
         thread.join(args.provider_timeout + 45)
@@ -605,15 +595,8 @@ def report_reads_while_tests_hang(
     if settings_read is not None:
         # The machine's other load drifts: the undisturbed read is measured again after b,
         # and b is compared with the mean of the reads on either side of it.
-        after = run_load(
-            f"GET {AI_CONFIG} (again, nothing hanging)",
-            url,
-            tokens["member"],
-            AI_CONFIG,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            max_requests=args.max_requests,
-        )
+        label = f"GET {AI_CONFIG} (again, nothing hanging)"
+        after = reads_of(args, url, tokens["member"], AI_CONFIG, label)
         print("   " + after.line())
         baseline = (settings_read.throughput + after.throughput) / 2
         kept = reads.throughput / baseline

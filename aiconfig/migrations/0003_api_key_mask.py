@@ -17,7 +17,7 @@ def fill_masks(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aiconfig', '0001_initial'),
+        ('aiconfig', '0002_credential_health'),
     ]
 
     operations = [

@@ -2,7 +2,7 @@
 calls at once) with its status and Retry-After: JSON under /api/, a short page elsewhere.
 DRF views answer these themselves (common/api_errors.py); this covers the pages."""
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
 
 from common.errors import ServiceError
@@ -36,22 +36,24 @@ class RetryLaterMiddleware:
 
 
 class RejectNulMiddleware:
-    """A NUL byte in the path or the query string is never meant: answered 400 before any
-    view can pass it to the database (PostgreSQL refuses NUL in text, a 500)."""
+    """A NUL byte in the address is never meant: answered before any view can pass it to the
+    database (PostgreSQL refuses NUL in text, a 500). In the path it names nothing (404); in
+    the query string it is a bad request (400)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            "\x00" in request.path
-            or "\x00" in request.META.get("QUERY_STRING", "")
-            or any(
-                "\x00" in key or any("\x00" in value for value in values)
-                for key, values in request.GET.lists()
-            )
+        api = request.path.startswith("/api/")
+        if "\x00" in request.path:
+            if api:
+                return JsonResponse({"error": "Not found.", "error_code": "not_found"}, status=404)
+            return HttpResponseNotFound("Not found.", content_type="text/plain")
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
         ):
-            if request.path.startswith("/api/"):
+            if api:
                 return JsonResponse(
                     {"error": "The address is not valid.", "error_code": "bad_request"},
                     status=400,

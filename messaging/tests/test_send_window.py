@@ -213,8 +213,10 @@ def test_it_opts_the_contact_out_when_a_failed_status_says_131050(church, fake_g
         "recipient_id": JOSE[1:],
         "errors": [{"code": 131050, "title": "User stopped marketing messages"}],
     }
-    body = json.dumps({"entry": [{"changes": [{"value": {"statuses": [status]}}]}]}).encode()
     config = WhatsAppConfig.objects.get(organization=church.org)
+    # As Meta sends it: for the organization's own number (others' are ignored).
+    value = {"metadata": {"phone_number_id": config.phone_number_id}, "statuses": [status]}
+    body = json.dumps({"entry": [{"changes": [{"value": value}]}]}).encode()
     Client().post(
         f"/webhooks/whatsapp/{config.webhook_id}/",
         data=body,

@@ -13,6 +13,7 @@ from allauth.account import signals as account_signals
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa import signals as mfa_signals
 from django.conf import settings
+from django.contrib.auth import user_login_failed
 from django.dispatch import receiver
 from django.urls import reverse
 
@@ -86,6 +87,14 @@ def _after_email_confirmed(sender, request, email_address, **kwargs):
         target=email_address.email,
         ip=_ip(request),
     )
+
+
+@receiver(mfa_signals.authentication_failed)
+def _after_second_factor_failed(sender, request, user, authenticator, **kwargs):
+    # A wrong code on the two-factor page counts as a failed login (the lockout applies), as
+    # it does at POST /api/auth/token.
+    if not kwargs.get("reauthentication"):
+        user_login_failed.send(sender=__name__, credentials={"email": user.email}, request=request)
 
 
 @receiver(mfa_signals.authenticator_added)

@@ -377,3 +377,32 @@ def test_it_never_shows_a_whole_refresh_token_or_second_factor_secret_in_the_adm
         assert tokens["refresh"].split(".")[1] not in html  # not even the payload
     detail = admin.get(pages[1]).content.decode()
     assert "…" + tokens["refresh"][-6:] in detail
+
+
+def test_it_lets_the_real_owner_sign_up_once_a_squatter_moved_to_another_address(team):
+    """An unverified account may change its address at once (it never proved the old one):
+    a squatter doing so gives the victim's address up."""
+    victim = "pastor.jane@example.org"
+    squatter = register(email=victim)
+    client = Client()
+    client.force_login(User.objects.get(email=victim))
+    moved = client.post("/accounts/email/", {"action_add": "", "email": "squat@evil.example"})
+    assert moved.status_code == 302
+    assert not User.objects.filter(email=victim).exists()
+    assert register(email=victim, organization_name="Real Church").status_code == 201
+    assert refresh(squatter.json()["refresh"]).status_code == 200  # their own account now
+
+
+def test_it_counts_wrong_codes_on_the_two_factor_page_as_failed_logins(team, settings):
+    enable_mfa(team.admin)
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client = Client()
+        first = client.post("/accounts/login/", {"login": "admin@grace.test", "password": PASSWORD})
+        if first.status_code == 429:
+            break
+        assert first["Location"] == "/accounts/2fa/authenticate/"
+        client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    locked = Client().post("/accounts/login/", {"login": "admin@grace.test", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Too many failed login attempts" in locked.content.decode()

@@ -169,7 +169,8 @@ def message_wait(*, user_id) -> int | None:
 
 
 def too_many_message(wait: int) -> str:
-    return f"Too many requests in a short time. Try again in {wait} seconds."
+    unit = "second" if wait == 1 else "seconds"
+    return f"Too many requests in a short time. Try again in {wait} {unit}."
 
 
 class CountingThrottle(BaseThrottle):

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
 from aiconfig.providers import provider_label
+from common.admin import ReadOnlyAdmin
 from messaging.models import MessageRecord
 
 
 @admin.register(MessageRecord)
-class MessageRecordAdmin(admin.ModelAdmin):
+class MessageRecordAdmin(ReadOnlyAdmin):
     """Read-only: the record of what was drafted and sent is history, not something to edit."""
 
     list_display = ["created_at", "organization", "kind", "outcome", "recipient", "user"]
@@ -46,12 +47,3 @@ class MessageRecordAdmin(admin.ModelAdmin):
     @admin.display(description="AI provider")
     def provider_label(self, obj: MessageRecord) -> str:
         return provider_label(obj.provider) if obj.provider else "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -12,6 +12,7 @@ from django.urls import reverse
 from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from common.admin import ReadOnlyAdmin
 from common.errors import ServiceError
 from organizations import audit, services
 from organizations.activity import describe
@@ -238,7 +239,7 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "organization", "what_happened", "ip"]
     list_filter = [AuditActionFilter]
     search_fields = ["action", "target", "organization__name", "actor__email"]
@@ -257,15 +258,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="What happened")
     def what_happened(self, obj):
         return describe(obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- tokens and second factors: never shown whole -------------------------------------------

@@ -478,17 +478,17 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
     return _invitation_accept(invitation=invitation, user=user, ip=ip)
 
 
-def _lock_owners_and_reload(actor: Membership, membership: Membership) -> None:
+def _lock_owners_and_reload(organization_id, *memberships: Membership) -> None:
     """Locks the organization's owners, so two concurrent demotions or removals cannot both
-    pass the last-owner check, then re-reads both memberships: the roles checked are current."""
+    pass the last-owner check, then re-reads the memberships: the roles checked are current."""
     list(
         Membership.objects.select_for_update().filter(
-            organization_id=actor.organization_id, role=Role.OWNER
+            organization_id=organization_id, role=Role.OWNER
         )
     )
     try:
-        actor.refresh_from_db()
-        membership.refresh_from_db()
+        for membership in memberships:
+            membership.refresh_from_db()
     except Membership.DoesNotExist:
         raise ServiceError("That membership no longer exists.", code="not_found") from None
 
@@ -510,6 +510,51 @@ def _keeps_an_owner(membership: Membership, *, new_role: str | None) -> None:
         )
 
 
+def _validate_role(role: str) -> None:
+    if role not in Role.values:
+        raise ServiceError("Choose owner, admin or member.", field="role")
+
+
+def _set_role(
+    *, membership: Membership, role: str, actor: User, ip: str | None, via: dict
+) -> Membership:
+    """Changes a role the caller may change (owners locked): keeps an owner, withdraws the
+    invitations of someone who may no longer invite, audits."""
+    _keeps_an_owner(membership, new_role=role)
+    previous = membership.role
+    if previous != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        if not membership.can_manage:
+            _revoke_invitations_sent_by(membership=membership)
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=audit.MEMBERSHIP_ROLE_CHANGED,
+            target=membership.user.email,
+            ip=ip,
+            metadata={"from": previous, "to": role, **via},
+        )
+    return membership
+
+
+def _delete(*, membership: Membership, actor: User, action: str, ip: str | None, via: dict) -> None:
+    """Removes a membership the caller may remove (owners locked): keeps an owner, withdraws
+    their pending invitations, audits."""
+    _keeps_an_owner(membership, new_role=None)
+    email, role, organization = membership.user.email, membership.role, membership.organization
+    _revoke_invitations_sent_by(membership=membership)
+    membership.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action=action,
+        target=email,
+        ip=ip,
+        metadata={"role": role, **via},
+    )
+
+
 def _check_may_manage(actor: Membership, target: Membership) -> None:
     if target.organization_id != actor.organization_id:
         raise NotAllowed("That member belongs to another organization.")
@@ -525,55 +570,29 @@ def _check_may_manage(actor: Membership, target: Membership) -> None:
 def membership_change_role(
     *, actor: Membership, membership: Membership, role: str, ip: str | None = None
 ) -> Membership:
-    if role not in Role.values:
-        raise ServiceError("Choose owner, admin or member.", field="role")
-    _lock_owners_and_reload(actor, membership)
+    _validate_role(role)
+    _lock_owners_and_reload(actor.organization_id, actor, membership)
     if actor.pk == membership.pk and not actor.can_manage:
         raise NotAllowed("Only owners and admins can change roles.")
     _check_may_manage(actor, membership)
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise NotAllowed("Only an owner can make someone an owner.")
-    _keeps_an_owner(membership, new_role=role)
-    previous = membership.role
-    if previous != role:
-        membership.role = role
-        membership.save(update_fields=["role"])
-        if not membership.can_manage:
-            _revoke_invitations_sent_by(membership=membership)
-        audit_record(
-            organization=membership.organization,
-            actor=actor.user,
-            action=audit.MEMBERSHIP_ROLE_CHANGED,
-            target=membership.user.email,
-            ip=ip,
-            metadata={"from": previous, "to": role},
-        )
-    return membership
+    return _set_role(membership=membership, role=role, actor=actor.user, ip=ip, via={})
 
 
 @transaction.atomic
 def membership_remove(*, actor: Membership, membership: Membership, ip: str | None = None) -> None:
     """Removes a member, or lets a member leave when actor is that member."""
-    _lock_owners_and_reload(actor, membership)
+    _lock_owners_and_reload(actor.organization_id, actor, membership)
     _check_may_manage(actor, membership)
-    _keeps_an_owner(membership, new_role=None)
-    email = membership.user.email
     action = audit.MEMBERSHIP_LEFT if actor.pk == membership.pk else audit.MEMBERSHIP_REMOVED
-    _revoke_invitations_sent_by(membership=membership)
-    membership.delete()
-    audit_record(
-        organization=actor.organization,
-        actor=actor.user,
-        action=action,
-        target=email,
-        ip=ip,
-        metadata={"role": membership.role},
-    )
+    _delete(membership=membership, actor=actor.user, action=action, ip=ip, via={})
 
 
 # -- Staff in the Django admin: the same rules (an organization keeps an owner), audited. -----
 # Staff act from outside the organization, so they need no membership in it; the audit rows
 # name them as the actor and say the change came from the admin.
+_VIA_ADMIN = {"via": "admin"}
 
 
 def _require_staff(staff: User) -> None:
@@ -581,21 +600,12 @@ def _require_staff(staff: User) -> None:
         raise NotAllowed("Only staff can change memberships from the admin.")
 
 
-def _lock_owners_of(organization_id) -> None:
-    list(
-        Membership.objects.select_for_update().filter(
-            organization_id=organization_id, role=Role.OWNER
-        )
-    )
-
-
 @transaction.atomic
 def membership_add_by_staff(
     *, staff: User, organization: Organization, user: User, role: str, ip: str | None = None
 ) -> Membership:
     _require_staff(staff)
-    if role not in Role.values:
-        raise ServiceError("Choose owner, admin or member.", field="role")
+    _validate_role(role)
     if Membership.objects.filter(organization=organization, user=user).exists():
         raise ServiceError(
             f"{user.email} is already a member of {organization.name}.",
@@ -609,7 +619,7 @@ def membership_add_by_staff(
         action=audit.MEMBERSHIP_ADDED,
         target=user.email,
         ip=ip,
-        metadata={"role": role, "via": "admin"},
+        metadata={"role": role, **_VIA_ADMIN},
     )
     return membership
 
@@ -619,47 +629,23 @@ def membership_change_role_by_staff(
     *, staff: User, membership: Membership, role: str, ip: str | None = None
 ) -> Membership:
     _require_staff(staff)
-    if role not in Role.values:
-        raise ServiceError("Choose owner, admin or member.", field="role")
-    _lock_owners_of(membership.organization_id)
-    try:
-        membership.refresh_from_db()
-    except Membership.DoesNotExist:
-        raise ServiceError("That membership no longer exists.", code="not_found") from None
-    _keeps_an_owner(membership, new_role=role)
-    previous = membership.role
-    if previous != role:
-        membership.role = role
-        membership.save(update_fields=["role"])
-        audit_record(
-            organization=membership.organization,
-            actor=staff,
-            action=audit.MEMBERSHIP_ROLE_CHANGED,
-            target=membership.user.email,
-            ip=ip,
-            metadata={"from": previous, "to": role, "via": "admin"},
-        )
-    return membership
+    _validate_role(role)
+    _lock_owners_and_reload(membership.organization_id, membership)
+    return _set_role(membership=membership, role=role, actor=staff, ip=ip, via=_VIA_ADMIN)
 
 
 @transaction.atomic
-def membership_remove_by_staff(*, staff: User, membership: Membership, ip: str | None = None):
+def membership_remove_by_staff(
+    *, staff: User, membership: Membership, ip: str | None = None
+) -> None:
     _require_staff(staff)
-    _lock_owners_of(membership.organization_id)
-    try:
-        membership.refresh_from_db()
-    except Membership.DoesNotExist:
-        raise ServiceError("That membership no longer exists.", code="not_found") from None
-    _keeps_an_owner(membership, new_role=None)
-    email, role, organization = membership.user.email, membership.role, membership.organization
-    membership.delete()
-    audit_record(
-        organization=organization,
+    _lock_owners_and_reload(membership.organization_id, membership)
+    _delete(
+        membership=membership,
         actor=staff,
         action=audit.MEMBERSHIP_REMOVED,
-        target=email,
         ip=ip,
-        metadata={"role": role, "via": "admin"},
+        via=_VIA_ADMIN,
     )
 
 

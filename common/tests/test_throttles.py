@@ -362,3 +362,8 @@ def test_it_shows_a_clear_page_when_the_cache_is_down(team, fake_providers):
         assert "try again" in refused.content.decode()
         assert int(refused["Retry-After"]) > 0
         assert client.get("/settings/").status_code == 200
+
+
+def test_it_says_the_wait_with_the_right_plural():
+    assert throttles.too_many_message(1).endswith("Try again in 1 second.")
+    assert throttles.too_many_message(12).endswith("Try again in 12 seconds.")

@@ -4,16 +4,8 @@ import pytest
 from django.test import Client
 
 from messaging.models import MessageKind, MessageRecord, SendStatus
-from organizations.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(db):
-    client = Client()
-    client.force_login(User.objects.create_superuser(email="root@example.org", password="x"))
-    return client
 
 
 @pytest.fixture

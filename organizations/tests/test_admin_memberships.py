@@ -10,18 +10,6 @@ from organizations.models import AuditEvent, Membership, Role, User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def root(db):
-    return User.objects.create_superuser(email="root@example.org", password="x")
-
-
-@pytest.fixture
-def admin_client(root):
-    client = Client()
-    client.force_login(root)
-    return client
-
-
 def change_url(membership):
     return f"/admin/organizations/membership/{membership.pk}/change/"
 
@@ -40,14 +28,14 @@ def test_it_refuses_to_demote_the_last_owner(team, admin_client):
     assert events("membership.role_changed") == []
 
 
-def test_it_changes_a_role_through_the_service_and_audits_it(team, admin_client, root):
+def test_it_changes_a_role_through_the_service_and_audits_it(team, admin_client, admin_user):
     member = team.membership(team.member)
     response = admin_client.post(change_url(member), {"role": "admin"})
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.role == Role.ADMIN
     (event,) = events("membership.role_changed")
-    assert event.actor == root and event.organization == team.org
+    assert event.actor == admin_user and event.organization == team.org
     assert event.target == team.member.email
     assert event.metadata == {"from": "member", "to": "admin", "via": "admin"}
 
@@ -78,7 +66,7 @@ def test_it_refuses_to_remove_the_last_owner(team, admin_client):
     assert events("membership.removed") == []
 
 
-def test_it_removes_a_member_through_the_service_and_audits_it(team, admin_client, root):
+def test_it_removes_a_member_through_the_service_and_audits_it(team, admin_client, admin_user):
     member = team.membership(team.member)
     response = admin_client.post(
         f"/admin/organizations/membership/{member.pk}/delete/", {"post": "yes"}, follow=True
@@ -86,7 +74,7 @@ def test_it_removes_a_member_through_the_service_and_audits_it(team, admin_clien
     assert "Removed member@grace.test from Grace Church." in response.content.decode()
     assert not Membership.objects.filter(pk=member.pk).exists()
     (event,) = events("membership.removed")
-    assert event.actor == root and event.metadata == {"role": "member", "via": "admin"}
+    assert event.actor == admin_user and event.metadata == {"role": "member", "via": "admin"}
 
 
 def test_it_removes_in_bulk_through_the_service_only(team, admin_client):
@@ -106,7 +94,7 @@ def test_it_removes_in_bulk_through_the_service_only(team, admin_client):
     assert 'value="delete_selected"' not in page
 
 
-def test_it_adds_a_member_through_the_service_and_audits_it(team, admin_client, root):
+def test_it_adds_a_member_through_the_service_and_audits_it(team, admin_client, admin_user):
     response = admin_client.post(
         "/admin/organizations/membership/add/",
         {"user": team.outsider.pk, "organization": team.org.pk, "role": "member"},
@@ -114,7 +102,7 @@ def test_it_adds_a_member_through_the_service_and_audits_it(team, admin_client, 
     assert response.status_code == 302
     assert team.membership(team.outsider).role == Role.MEMBER
     (event,) = events("membership.added")
-    assert event.actor == root and event.target == team.outsider.email
+    assert event.actor == admin_user and event.target == team.outsider.email
 
     again = admin_client.post(
         "/admin/organizations/membership/add/",

@@ -2,8 +2,9 @@
 (wide tables scroll inside their own container or lay out as cards), with realistic, long data.
 
 ADDING A PAGE: append a LayoutPage to PAGES below (its path, who opens it; the path may use the
-names that `seed` returns, like "{invitation_token}"), and give `seed` the data it needs. That
-is all: the one test below checks it at both widths.
+names that `seed` returns, like "{invitation_token}"; `reach` for a page shown after a form is
+sent), and give `seed` the data it needs, long values included. That is all: the one test
+below checks it at both widths.
 
 Set E2E_SCREENSHOTS=1 to keep a full-page screenshot of each page and width in
 $E2E_ARTIFACTS/layout/ (to look at them).
@@ -12,6 +13,7 @@ $E2E_ARTIFACTS/layout/ (to look at them).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +21,7 @@ import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -52,11 +55,29 @@ class LayoutPage:
     path: str  # may use the names seed() returns: "/invitations/{invitation_token}/"
     who: str  # "anonymous", "owner", "member" (no rights to manage) or "superuser"
     expect_status: int = 200
+    # For a page reached by doing something on `path` (a form sent): does it and returns the
+    # status of the page it leads to.
+    reach: Callable | None = None
+
+
+def _locked_out(page) -> int:
+    """Fails to log in until the lockout page shows."""
+    status = 0
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        page.get_by_label("Email").fill("choir@newlife.example.org")
+        page.get_by_label("Password").fill("not-the-password")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Log in").click()
+        status = navigation.value.status
+        if status == 429:
+            break
+    return status
 
 
 # Every page of the app. Append yours (see the module docstring).
 PAGES = [
     LayoutPage("/accounts/login/", "anonymous"),
+    LayoutPage("/accounts/login/", "anonymous", 429, reach=_locked_out),
     LayoutPage("/accounts/register/", "anonymous"),
     LayoutPage("/accounts/password/reset/", "anonymous"),
     LayoutPage("/accounts/password/reset/done/", "anonymous"),
@@ -299,7 +320,11 @@ def horizontal_overflow(page) -> int:
     )
 
 
-@pytest.mark.parametrize("layout_page", PAGES, ids=[f"{p.who}:{p.path}" for p in PAGES])
+def _page_id(page: LayoutPage) -> str:
+    return f"{page.who}:{page.path}" + (f":{page.reach.__name__.strip('_')}" if page.reach else "")
+
+
+@pytest.mark.parametrize("layout_page", PAGES, ids=map(_page_id, PAGES))
 def test_it_fits_every_screen(layout_page, browser, live_server, transactional_db, request):
     values = seed()
     context = browser.new_context(base_url=live_server.url)
@@ -310,8 +335,10 @@ def test_it_fits_every_screen(layout_page, browser, live_server, transactional_d
         path = layout_page.path.format(**values)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            response = page.goto(path)
-            assert response.status == layout_page.expect_status, path
+            status = page.goto(path).status
+            if layout_page.reach is not None:
+                status = layout_page.reach(page)
+            assert status == layout_page.expect_status, path
             if SCREENSHOTS:
                 name = request.node.callspec.id.replace("/", "_").replace(":", "-").strip("_")
                 (ARTIFACTS / "layout").mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
-from django.test import Client
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from aiconfig.models import AIConfig
@@ -74,6 +75,19 @@ def _locked_out(page) -> int:
     return status
 
 
+def _shown_as(template: str, status: int, **context) -> Callable:
+    """For a page that only an outage shows (a server error, a cache that is down): the
+    template as the server renders it, in the browser at the same address."""
+
+    def reach(page) -> int:
+        request = RequestFactory().get(page.url.removeprefix(page.url.split("/", 3)[2]))
+        page.set_content(render_to_string(template, context, request=request))
+        return status
+
+    reach.__name__ = template.removesuffix(".html")
+    return reach
+
+
 # Every page of the app. Append yours (see the module docstring).
 PAGES = [
     LayoutPage("/accounts/login/", "anonymous"),
@@ -92,6 +106,17 @@ PAGES = [
     LayoutPage("/invitations/{invitation_token}/", "outsider"),
     LayoutPage("/invitations/no-such-invitation/", "anonymous", 404),
     LayoutPage("/no-such-page/", "anonymous", 404),
+    LayoutPage("/accounts/login/", "anonymous", 500, reach=_shown_as("500.html", 500)),
+    LayoutPage(
+        "/messages/",
+        "owner",
+        503,
+        reach=_shown_as(
+            "retry_later.html",
+            503,
+            message="The rate limits cannot be checked right now. Try again in a minute.",
+        ),
+    ),
     LayoutPage("/", "owner"),
     LayoutPage("/settings/", "owner"),
     LayoutPage("/settings/", "member"),

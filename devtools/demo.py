@@ -11,8 +11,8 @@ The fakes listen on the next ports (8001, 8002, …), the same on every run, so 
 provider's base URL saved in the demo database keeps working after a restart.
 
 Adding a fake: write a class with the DemoFake methods below and append it to DEMO_FAKES; the
-launcher starts it on the next free port of the series, puts its settings into the app's
-environment and prints its guide.
+launcher starts it on the next port of the series (handing it the fakes started before it, to
+build on), puts its settings into the app's environment and prints its guide.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from devtools.fakes import graph
+from devtools.fakes.meta_app import FakeMetaApp
 from devtools.fakes.providers import VALID_KEYS, FakeProviders
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -98,12 +99,13 @@ DEMO_TEMPLATES = {
 }
 TEMPLATE_REVIEW_SECONDS = 10.0
 PROVIDER_TIMEOUT = 5  # seconds: the "hang" key shows its timeout quickly
+DELIVERY_STEP = 2.0  # seconds between a message's sent, delivered and read reports
 
 
 class DemoFake(Protocol):
     """What the launcher needs from a fake."""
 
-    def start(self, port: int) -> None: ...
+    def start(self, port: int, started: list[DemoFake]) -> None: ...
     def stop(self) -> None: ...
     def environment(self) -> dict[str, str]:
         """Settings (environment variables) that point the app at this fake."""
@@ -115,7 +117,7 @@ class DemoFake(Protocol):
 
 
 class AIProvidersDemo:
-    def start(self, port: int) -> None:
+    def start(self, port: int, started: list[DemoFake]) -> None:
         self.fake = FakeProviders()
         self.fake.key_scenarios = {key: scenario for key, (scenario, _) in FAILING_KEYS.items()}
         self.fake.start(port=port)
@@ -148,7 +150,7 @@ class AIProvidersDemo:
 
 
 class GraphDemo:
-    def start(self, port: int) -> None:
+    def start(self, port: int, started: list[DemoFake]) -> None:
         self.fake = graph.FakeGraph()
         self.fake.recipient_scenarios = {
             _digits(number): scenario for number, (scenario, _) in FAILING_RECIPIENTS.items()
@@ -190,7 +192,33 @@ class GraphDemo:
 
 
 # Each one gets its own port after the app's, in this order. Append new fakes at the end.
-DEMO_FAKES: list[type[DemoFake]] = [AIProvidersDemo, GraphDemo]
+class MetaAppDemo:
+    """The Meta app's webhook side: its configuration page takes the webhook URL, and each
+    message the fake Graph API accepts is then reported sent, delivered and read."""
+
+    def start(self, port: int, started: list[DemoFake]) -> None:
+        (graph_demo,) = [fake for fake in started if isinstance(fake, GraphDemo)]
+        self.fake = FakeMetaApp(graph_demo.fake, step=DELIVERY_STEP)
+        self.fake.start(port=port)
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+    def environment(self) -> dict[str, str]:
+        return {}
+
+    def guide(self) -> str:
+        return "\n".join(
+            [
+                "Delivery reports (sent, delivered, read in the message history):",
+                f"  1. Store the app secret {self.fake.app_secret} in Settings > WhatsApp.",
+                f"  2. Open the fake Meta app at {self.fake.url}/ and paste the webhook URL and",
+                "     verify token that Settings shows.",
+            ]
+        )
+
+
+DEMO_FAKES: list[type[DemoFake]] = [AIProvidersDemo, GraphDemo, MetaAppDemo]
 
 
 def _digits(number: str) -> str:
@@ -254,7 +282,7 @@ def start_fakes(fakes: list[DemoFake], port: int) -> list[DemoFake]:
     started = []
     for offset, fake in enumerate(fakes, start=1):
         try:
-            fake.start(port + offset)
+            fake.start(port + offset, started)
         except OSError as exc:
             print(
                 f"Port {port + offset} is taken ({exc.strerror}): choose other ports with "

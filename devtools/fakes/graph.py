@@ -27,6 +27,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -267,6 +268,8 @@ class FakeGraph:
         self.delay = 0.0
         self.requests: list[RecordedRequest] = []
         self.sent: list[dict[str, Any]] = []
+        # Called with each accepted message (the fake Meta app reports its delivery).
+        self.on_send: Callable[[dict[str, Any]], None] | None = None
         # The id the next accepted send gets (None: a random one), for tests that must know it.
         self.next_message_id: str | None = None
         # WABA id -> its message templates, as Graph lists them (graph_templates.template()).
@@ -715,8 +718,11 @@ class FakeGraph:
             "wamid." + base64.b64encode(secrets.token_bytes(30)).decode()
         )
         self.next_message_id = None
+        message = {"id": message_id, "from": phone_number_id, **body}
         with self._lock:
-            self.sent.append({"id": message_id, "from": phone_number_id, **body})
+            self.sent.append(message)
+        if self.on_send is not None:
+            self.on_send(message)
         return _json_answer(
             200,
             {

@@ -2,12 +2,14 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 
 from devtools import demo
 from devtools.fakes import graph
+from devtools.fakes.meta_app import APP_SECRET
 from devtools.fakes.providers import VALID_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +202,42 @@ def test_it_says_which_port_is_taken(tmp_path):
     assert result.returncode == 1
     assert f"Port {port + 2} is taken" in result.stderr
     assert not (tmp_path / "demo.sqlite3").exists()
+
+
+def test_it_reports_deliveries_once_the_fake_meta_app_knows_the_webhook(running_demo, owner_token):
+    url, output, _ = running_demo
+    credentials = {
+        "phone_number_id": graph.PHONE_NUMBER_ID,
+        "business_account_id": graph.WABA_ID,
+        "access_token": graph.VALID_TOKEN,
+        "app_secret": APP_SECRET,
+    }
+    assert APP_SECRET in output
+    status, body = call(url + "/api/settings/whatsapp-meta", "PUT", credentials, owner_token)
+    assert status == 200, body
+    status, stored = call(url + "/api/settings/whatsapp-meta", token=owner_token)
+    meta_app = re.search(r"Open the fake Meta app at (http://127\.0\.0\.1:\d+)/", output).group(1)
+    form = urllib.parse.urlencode(
+        {"callback_url": stored["webhook_url"], "verify_token": "not-the-token"}
+    ).encode()
+    refused = urllib.request.Request(meta_app + "/", data=form, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(refused, timeout=10)  # noqa: S310 - local demo
+    assert b"couldn&#x27;t be validated" in caught.value.read()
+    form = urllib.parse.urlencode(
+        {"callback_url": stored["webhook_url"], "verify_token": stored["webhook_verify_token"]}
+    ).encode()
+    with urllib.request.urlopen(meta_app + "/", data=form, timeout=10) as answer:  # noqa: S310
+        assert b"Subscribed:" in answer.read()
+
+    to = demo.WORKING_RECIPIENT.replace(" ", "")
+    status, sent = call(url + "/api/messages/send", "POST", {"to": to, "text": "Hi"}, owner_token)
+    assert status == 200, sent
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _, history = call(url + "/api/messages", token=owner_token)
+        record = next(m for m in history["results"] if m["message_id"] == sent["message_id"])
+        if record["status"] == "read":
+            break
+        time.sleep(0.5)
+    assert record["status"] == "read", record

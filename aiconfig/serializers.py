@@ -7,6 +7,7 @@ from aiconfig.services import KEY_UNREADABLE_MESSAGE
 from common.api_schema import field_errors
 from common.credentials import SavedMixin, StoredSettingsSerializer
 from common.serializer_fields import (
+    BlankAsNullField,
     ComputedField,
     OptionalSecretField,
     StrictCharField,
@@ -61,10 +62,10 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
         allow_null=True, help_text="The key's last characters only, e.g. `***X7Y9`."
     )
     model = serializers.CharField(allow_null=True)
-    base_url = ComputedField(help_text="Custom provider only.")
+    base_url = BlankAsNullField(help_text="Custom provider only.")
     last_tested_at = serializers.DateTimeField(required=False, allow_null=True)
     last_test_ok = serializers.BooleanField(required=False, allow_null=True)
-    last_error_code = ComputedField(required=False)
+    last_error_code = BlankAsNullField(required=False)
     models = serializers.ListField(
         source="available_models",
         child=serializers.CharField(),
@@ -80,14 +81,6 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
     key_message = ComputedField(
         "get_secret_message", required=False, help_text="Present when unreadable."
     )
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_base_url(self, config) -> str | None:
-        return config.base_url or None
-
-    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
-    def get_last_error_code(self, config) -> str | None:
-        return config.last_error_code or None
 
 
 class AIConfigSavedSerializer(SavedMixin, AIConfigResponseSerializer):

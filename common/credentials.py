@@ -33,7 +33,8 @@ class CredentialSettings:
     title: str  # the section heading, e.g. "AI provider"
     noun: str  # "AI configuration": "… saved successfully", "Remove the …"
     secret_noun: str  # "key": "Tested key ***X7Y9: leave empty to save it"
-    secret_fields: tuple[str, ...]  # the first is required; empty means "keep the stored one"
+    # The first is the credential itself; a secret left empty means "keep the stored one".
+    secret_fields: tuple[str, ...]
     # Inputs a tested secret belongs with: Save reuses it only when they are unchanged (they
     # are also repeated in the API's failure answers).
     bound_fields: tuple[str, ...]

@@ -64,3 +64,13 @@ class ComputedField(serializers.SerializerMethodField):
         super().__init__(method_name, **kwargs)
         self.read_only = False
         self.required = required
+
+
+class BlankAsNullField(serializers.CharField):
+    """A text column rendered as null when blank (the API says "none", not "")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from common.api_schema import field_errors
 from common.credentials import SavedMixin, StoredSettingsSerializer
 from common.serializer_fields import (
+    BlankAsNullField,
     ComputedField,
     OptionalSecretField,
     StrictCharField,
@@ -60,7 +61,7 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     )
     display_phone_number = serializers.CharField(required=False)
     verified_name = serializers.CharField(required=False)
-    quality_rating = ComputedField(required=False)
+    quality_rating = BlankAsNullField(required=False)
     webhook_url = serializers.URLField(
         required=False, help_text="Enter it as the callback URL in Meta's app dashboard."
     )
@@ -77,10 +78,6 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     webhook_verify_token = ComputedField(
         required=False, help_text="Owners and admins only: Meta's webhook verify token."
     )
-
-    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
-    def get_quality_rating(self, config) -> str | None:
-        return config.quality_rating or None
 
     @extend_schema_field(serializers.CharField(required=False))
     def get_webhook_verify_token(self, config) -> str | None:

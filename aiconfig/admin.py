@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from aiconfig import clients, services
+from aiconfig import services
 from aiconfig.models import AIConfig
 from aiconfig.providers import (
     base_url_problem,
@@ -29,7 +29,7 @@ class AIConfigAdminForm(forms.ModelForm):
 
     class Meta:
         model = AIConfig
-        fields = ["organization", "provider", "model", "base_url"]
+        fields = ["organization", "slot", "provider", "model", "base_url"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +71,9 @@ class AIConfigAdminForm(forms.ModelForm):
                 self.add_error("new_api_key", exc.message)
                 return data
         data["model"] = data.get("model") or default_model_for(provider)
-        self.test_result = clients.test_key(
+        self.test_result = services.key_test_metered(
+            organization=self.instance.organization if self.instance.pk else data["organization"],
+            credential=self.instance.slot if self.instance.pk else data["slot"],
             provider=provider,
             api_key=key,
             model=data["model"],
@@ -88,13 +90,14 @@ class AIConfigAdmin(admin.ModelAdmin):
     form = AIConfigAdminForm
     list_display = [
         "organization",
+        "slot",
         "provider_name",
         "model",
         "masked_key",
         "last_test_ok",
         "last_tested_at",
     ]
-    list_filter = ["provider", "last_test_ok"]
+    list_filter = ["slot", "provider", "last_test_ok"]
     search_fields = ["organization__name", "organization__slug", "model"]
     readonly_fields = [
         "masked_key",
@@ -104,14 +107,20 @@ class AIConfigAdmin(admin.ModelAdmin):
         "updated_by",
         "updated_at",
     ]
-    fields = ["organization", "provider", "model", "base_url", "masked_key", "new_api_key"] + (
-        readonly_fields[1:]
-    )
+    fields = [
+        "organization",
+        "slot",
+        "provider",
+        "model",
+        "base_url",
+        "masked_key",
+        "new_api_key",
+    ] + (readonly_fields[1:])
     actions = ["test_selected"]
 
     def get_readonly_fields(self, request, obj=None):
-        # A stored key stays with its organization: it cannot be moved to another one.
-        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+        # A stored key stays with its organization and slot: it cannot be moved.
+        return [*self.readonly_fields, "organization", "slot"] if obj else self.readonly_fields
 
     @admin.display(description="Provider", ordering="provider")
     def provider_name(self, obj):
@@ -132,12 +141,13 @@ class AIConfigAdmin(admin.ModelAdmin):
             models=form.test_result.models,
             key_changed=bool(form.cleaned_data.get("new_api_key")),
             ip=client_ip(request),
+            slot=obj.slot,
         )
         obj.pk = stored.pk
 
     def delete_model(self, request, obj):
         services.ai_config_remove(
-            organization=obj.organization, actor=request.user, ip=client_ip(request)
+            organization=obj.organization, actor=request.user, ip=client_ip(request), slot=obj.slot
         )
 
     def delete_queryset(self, request, queryset):
@@ -148,7 +158,7 @@ class AIConfigAdmin(admin.ModelAdmin):
     def test_selected(self, request, queryset):
         passed = failed = 0
         for config in queryset.select_related("organization"):
-            result = services.ai_config_test_stored(config=config)
+            result = services.ai_config_test_stored(config=config, user=request.user)
             if result is not None and result.success:
                 passed += 1
             else:

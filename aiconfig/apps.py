@@ -6,6 +6,6 @@ class AIConfigAppConfig(AppConfig):
     name = "aiconfig"
 
     def ready(self):
-        from aiconfig import activity
+        from aiconfig import activity, checks  # noqa: F401  (checks registers the deploy checks)
 
         activity.register_sentences()

@@ -117,6 +117,10 @@ class KeyTestResult:
     latency_ms: int = 0
     error_code: str | None = None
     error: str | None = None
+    # What the test's generation used, for the usage ledger (None when it failed).
+    answered_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 # --- plumbing ---------------------------------------------------------------------------
@@ -559,6 +563,9 @@ def test_key(
         latency_ms=latency_ms,
         error_code=None,
         error=None,
+        answered_model=generation.model,
+        input_tokens=generation.input_tokens,
+        output_tokens=generation.output_tokens,
     )
 
 

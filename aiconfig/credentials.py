@@ -34,7 +34,8 @@ AI_PROVIDER_KEY = CredentialSettings(
     form=AIConfigForm,
     input_serializer=AIConfigInputSerializer,
     config_for=ai_config_for,
-    organization_relation="ai_config",
+    # No organization_relation: an organization has a main and a backup key (two rows), so
+    # the key is read on its own (one query more than a one-to-one relation would cost).
     test=services.ai_config_test,
     test_passed=lambda result: result.success,
     save=services.ai_config_save,

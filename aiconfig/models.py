@@ -7,13 +7,22 @@ from common.encryption import EncryptedSecretField, UnreadableSecret, mask_secre
 from organizations.models import Organization
 
 
-class AIConfig(CredentialHealth):
-    """An organization's own AI provider credentials (one per organization), with their health
-    (common/credential_health.py: last_checked_at, health_status, last_error_code, ...)."""
+class Slot(models.TextChoices):
+    """An organization's own keys: the main one, and (on plans that allow it) a backup used
+    when the main one fails."""
 
-    organization = models.OneToOneField(
-        Organization, on_delete=models.CASCADE, related_name="ai_config"
+    PRIMARY = "primary", "Main key"
+    BACKUP = "backup", "Backup key"
+
+
+class AIConfig(CredentialHealth):
+    """An organization's own AI provider credentials (one per organization and slot), with
+    their health (common/credential_health.py: last_checked_at, health_status, ...)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="ai_configs"
     )
+    slot = models.CharField(max_length=10, choices=Slot.choices, default=Slot.PRIMARY)
     provider = models.CharField(max_length=20)
     api_key = EncryptedSecretField(mask_field="api_key_mask")
     # What the mask shows ("***WXYZ"), kept beside the ciphertext (EncryptedSecretField).
@@ -31,9 +40,12 @@ class AIConfig(CredentialHealth):
 
     class Meta:
         verbose_name = "AI configuration"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slot"], name="unique_ai_config_slot")
+        ]
 
     def __str__(self):
-        return f"{self.organization} · {provider_label(self.provider)}"
+        return f"{self.organization} · {self.get_slot_display()} · {provider_label(self.provider)}"
 
     @property
     def key_unreadable(self) -> bool:

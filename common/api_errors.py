@@ -18,7 +18,7 @@ def error_response(message: str, *, status_code: int, code: str | None = None, *
 
 def service_error_body(exc: ServiceError, **extra) -> dict:
     """A refused request as the API answers it: `extra`, then `{error, error_code, fields?}`."""
-    body = {**extra, "error": exc.message, "error_code": exc.code}
+    body = {**extra, **exc.details, "error": exc.message, "error_code": exc.code}
     if exc.field:
         body["fields"] = {exc.field: [exc.message]}
     return body

@@ -49,6 +49,10 @@ DEFAULT_DESCRIPTIONS = {
         "several organizations and sent no `X-Organization` header."
     ),
     401: "No access token, or it is invalid or expired.",
+    402: (
+        "A monthly budget is used up (`error_code: budget_exhausted`): `cap` names it and "
+        "`resets_at` says when it starts again. Nothing was spent."
+    ),
     403: (
         "The user's role does not allow this (owners and admins only), or the user belongs to "
         "no organization."

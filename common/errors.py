@@ -6,11 +6,20 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str = "invalid",
+        details: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
         self.code = code
+        # Extra fields of the API's error body (e.g. which cap was hit and when it resets).
+        self.details = details or {}
 
 
 class NotAllowed(ServiceError):

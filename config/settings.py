@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "common",
     "organizations",
+    "plans",
     "aiconfig",
     "whatsapp",
     "messaging",
@@ -410,6 +411,29 @@ OUTBOUND_CONCURRENCY_PER_ORG = env.int("OUTBOUND_CONCURRENCY_PER_ORG", default=2
 OUTBOUND_LEASE_SECONDS = env.int("OUTBOUND_LEASE_SECONDS", default=0)
 # Key tests per user, per organization and per client address (DRF throttle rate syntax).
 AI_KEY_TEST_RATE = env.str("AI_KEY_TEST_RATE", default="10/min")
+
+# Plans and limits (plans/registry.py; every limit is listed in the README).
+DEFAULT_PLAN = env.str("DEFAULT_PLAN", default="free")
+# Broadcast recipients per organization and calendar month; empty = unlimited.
+PLAN_FREE_BROADCAST_RECIPIENTS = env.int("PLAN_FREE_BROADCAST_RECIPIENTS", default=500)
+PLAN_PRO_BROADCAST_RECIPIENTS = env("PLAN_PRO_BROADCAST_RECIPIENTS", cast=int, default=None)
+PLAN_ENTERPRISE_BROADCAST_RECIPIENTS = env(
+    "PLAN_ENTERPRISE_BROADCAST_RECIPIENTS", cast=int, default=None
+)
+# USD per million tokens per model, versioned (plans/prices.json).
+AI_PRICE_TABLE = env.str("AI_PRICE_TABLE", default=str(BASE_DIR / "plans" / "prices.json"))
+# Share of a monthly cap at which owners and admins get one warning email.
+BUDGET_WARNING_RATIO = env.float("BUDGET_WARNING_RATIO", default=0.8)
+# The platform's managed AI key (Enterprise). Never shown to organizations.
+PLATFORM_AI_PROVIDER = env.str("PLATFORM_AI_PROVIDER", default="")
+PLATFORM_AI_API_KEY = env.str("PLATFORM_AI_API_KEY", default="")
+PLATFORM_AI_MODEL = env.str("PLATFORM_AI_MODEL", default="")
+PLATFORM_AI_BASE_URL = env.str("PLATFORM_AI_BASE_URL", default="")
+# After a rate limit, exhausted quota, 5xx or timeout, a key rests this long (shared by all
+# processes through the cache) while calls go to the next key.
+AI_FAILOVER_COOLDOWN_SECONDS = env.int("AI_FAILOVER_COOLDOWN_SECONDS", default=60)
+# Output tokens an AI draft may use (also what a draft reserves against the budget).
+AI_DRAFT_MAX_OUTPUT_TOKENS = env.int("AI_DRAFT_MAX_OUTPUT_TOKENS", default=1024)
 
 # AI drafts and WhatsApp sends per user (each costs the organization money).
 MESSAGES_RATE = env.str("MESSAGES_RATE", default="30/min")

@@ -33,8 +33,10 @@ urlpatterns = [
     path("api/", include("organizations.api_urls")),
     path("api/", include("settings_page.api_urls")),
     path("api/", include("messaging.api_urls")),
+    path("api/", include("plans.api_urls")),
     path("", include("settings_page.urls")),
     path("", include("messaging.urls")),
+    path("", include("plans.urls")),
     path("", include("whatsapp.urls")),
     path("", include("organizations.urls")),
 ]

@@ -148,6 +148,9 @@ PAGES = [
     LayoutPage("/contacts/settings/", "owner"),
     LayoutPage("/contacts/import/", "owner"),
     LayoutPage("/contacts/import/{pending_import_id}/", "owner"),
+    LayoutPage("/plan/", "owner"),
+    LayoutPage("/plan/", "member"),
+    LayoutPage("/admin/plans/aiusage/", "superuser"),
 ]
 
 LONG_TEXT = (

@@ -46,9 +46,14 @@ class GenerateView(APIView):
             200: DraftSerializer,
             **error_responses(
                 *ORGANIZATION_ERRORS,
+                402,
                 409,
                 429,
                 502,
+                d402=(
+                    "A monthly budget is used up (`error_code: budget_exhausted`): `cap` names "
+                    "it and `resets_at` says when it starts again. Nothing was spent."
+                ),
                 d409="No AI provider is set up, or its stored key can no longer be read.",
                 d502="The AI provider refused or failed; `error_code` classifies why.",
             ),
@@ -58,10 +63,11 @@ class GenerateView(APIView):
         serializer = GenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # A refusal (ServiceError) becomes the error body in common/api_errors.py.
-        generation, provider = message_services.message_draft(
+        generation, credential = message_services.message_draft(
             membership=api_membership(request), **serializer.validated_data
         )
-        return Response(DraftSerializer(generation, context={"provider": provider}).data)
+        context = {"provider": credential.provider, "credential": credential.name}
+        return Response(DraftSerializer(generation, context=context).data)
 
 
 class SendView(APIView):

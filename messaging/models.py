@@ -47,6 +47,8 @@ class MessageRecord(models.Model):
     # Drafts: which provider and model, and the tokens they billed.
     provider = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=200, blank=True)
+    # Which key served the draft: "primary", "backup" or "platform".
+    credential = models.CharField(max_length=10, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     # Sends: from which number, to whom, what, and how far it got.

@@ -121,16 +121,29 @@ class TokenUsageSerializer(serializers.Serializer):
 class DraftSerializer(serializers.Serializer):
     """A draft written by the organization's AI provider."""
 
-    # Renders a clients.Generation; the context names the provider.
+    # Renders a clients.Generation; the context names the provider and the key that served it.
 
     text = serializers.CharField(help_text="The AI's draft; nothing is sent.")
     provider = ComputedField()
     model = serializers.CharField()
+    credential = ComputedField()
     usage = TokenUsageSerializer(source="*")
 
     @extend_schema_field(serializers.ChoiceField(choices=list(PROVIDERS)))
     def get_provider(self, generation) -> str:
         return self.context["provider"]
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=["primary", "backup", "platform"],
+            help_text=(
+                "Which key served the draft: the organization's main key, its backup key, or "
+                "the platform's managed key."
+            ),
+        )
+    )
+    def get_credential(self, generation) -> str:
+        return self.context["credential"]
 
 
 class SentSerializer(serializers.Serializer):

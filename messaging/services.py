@@ -4,13 +4,13 @@ number. Every draft and send is recorded for the organization's history and usag
 import logging
 import re
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from aiconfig import clients
-from aiconfig import health as ai_health
-from aiconfig.selectors import ai_config_for
-from aiconfig.services import KEY_UNREADABLE_MESSAGE, ai_config_record_test
+from aiconfig.resolution import Credential
+from aiconfig.services import ai_generate
 from common.errors import NotAllowed, ServiceError
 from common.http import bulkhead
 from messaging.contacts.selectors import (
@@ -35,6 +35,8 @@ from messaging.models import (
 from messaging.selectors import template_named
 from organizations.models import Membership, Organization
 from organizations.services import audit_record
+from plans.models import Purpose
+from plans.services import whatsapp_usage_record_sent, whatsapp_usage_record_status
 from whatsapp import events, graph
 from whatsapp import health as whatsapp_health
 from whatsapp.models import StatusEvent
@@ -57,13 +59,6 @@ SYSTEM_PROMPT = (
     "800 characters unless asked for more, and never over 4000. Emojis are fine in moderation."
 )
 # Failures that mean the stored credentials themselves no longer work.
-CREDENTIAL_FAILURES = {
-    "invalid_api_key",
-    "permission_denied",
-    "insufficient_quota",
-    "model_not_found",
-}
-
 # Send failures about the recipient or the conversation, not about the connection.
 SEND_RECIPIENT_FAILURES = {
     "recipient_not_allowed",
@@ -109,52 +104,42 @@ def _fit_whatsapp(text: str) -> str:
 
 def message_draft(
     *, membership: Membership, prompt: str, language: str | None = None, tone: str | None = None
-) -> tuple[clients.Generation, str]:
-    """Drafts a message with the organization's own AI configuration. Returns the generation
-    and the provider. Raises NotConfigured or UpstreamFailed."""
+) -> tuple[clients.Generation, Credential]:
+    """Drafts a message with the organization's AI keys. Returns the generation and the key
+    (credential) that served it. Raises NoAICredential (409), BudgetExhausted (402) or
+    UpstreamFailed (502)."""
     return _ai_write(
         membership=membership,
         prompt=_user_prompt(prompt, language, tone),
         system=SYSTEM_PROMPT,
         fit=_fit_whatsapp,
+        purpose=Purpose.DRAFT,
     )
 
 
 def _ai_write(
-    *, membership: Membership, prompt: str, system: str, fit
-) -> tuple[clients.Generation, str]:
-    """One AI call with the organization's own key, recorded as a draft for usage. `fit`
-    cleans the text; an empty result is the provider's failure."""
+    *, membership: Membership, prompt: str, system: str, fit, purpose: str
+) -> tuple[clients.Generation, Credential]:
+    """One AI call through aiconfig.services.ai_generate (key choice, budget, fail-over, the
+    keys' health), recorded as a draft for the history. `fit` cleans the text; an empty
+    result is the provider's failure."""
     organization = membership.organization
-    config = ai_config_for(organization)
-    if config is None:
-        raise NotConfigured("Connect an AI provider in Settings before drafting messages.")
-    if config.key_unreadable:
-        raise NotConfigured(KEY_UNREADABLE_MESSAGE, code="key_unreadable")
     record = {"organization": organization, "user": membership.user, "kind": MessageKind.DRAFT}
-    record.update(provider=config.provider, model=config.model)
     try:
-        with bulkhead(organization_id=organization.pk):
-            generation = clients.generate(
-                provider=config.provider,
-                api_key=config.api_key,
-                model=config.model,
-                base_url=config.base_url or None,
-                prompt=prompt,
-                system=system,
-                max_tokens=1024,
-            )
+        generation, credential = ai_generate(
+            organization=organization,
+            purpose=purpose,
+            prompt=prompt,
+            system=system,
+            max_tokens=settings.AI_DRAFT_MAX_OUTPUT_TOKENS,
+            user=membership.user,
+        )
     except clients.ProviderError as exc:
         MessageRecord.objects.create(**record, ok=False, error_code=exc.error_code)
-        if exc.error_code in CREDENTIAL_FAILURES:
-            ai_config_record_test(config=config, ok=False, error_code=exc.error_code)
-        else:  # a transient failure still tells the key's health something
-            ai_health.ai_health_record(
-                config=config, result=ai_health.classify(exc.error_code), source="draft"
-            )
         raise UpstreamFailed(exc.message, code=exc.error_code) from None
-    # The key works: a draft clears a key that needed attention.
-    ai_health.ai_health_record(config=config, result=ai_health.CHECK_OK, source="draft")
+    record.update(
+        provider=credential.provider, model=generation.model[:200], credential=credential.name
+    )
     text = fit(generation.text)
     if not text:
         MessageRecord.objects.create(**record, ok=False, error_code="invalid_response")
@@ -166,7 +151,7 @@ def _ai_write(
         input_tokens=generation.input_tokens,
         output_tokens=generation.output_tokens,
     )
-    return generation, config.provider
+    return generation, credential
 
 
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
@@ -322,6 +307,13 @@ def on_status_update(event: events.StatusUpdate) -> None:
         message_id=event.message_id,
         status=event.status,
         error_code=event.error_code,
+    )
+    whatsapp_usage_record_status(
+        organization=event.organization,
+        message_id=event.message_id,
+        status=event.status,
+        pricing=event.pricing,
+        occurred_at=event.occurred_at,
     )
     if event.status == SendStatus.FAILED and event.error_code == MARKETING_STOPPED_CODE:
         marketing_stop_record(organization=event.organization, phone=event.recipient_id)
@@ -686,8 +678,10 @@ def _fit_template_body(text: str) -> str:
 
 def template_body_draft(
     *, membership: Membership, prompt: str, category: str, language: str | None = None
-) -> tuple[clients.Generation, str]:
-    """Drafts a template body with the organization's own AI key, following Meta's rules."""
+) -> tuple[clients.Generation, Credential]:
+    """Drafts a template body with the organization's AI keys, following Meta's rules.
+    Returns the generation and the key (credential) that served it; budgets and fail-over
+    apply as for drafts (aiconfig.services.ai_generate)."""
     lines = [f"What the template is for: {prompt}", f"Category: {category.lower()}."]
     if language:
         lines.append(f"Write it in this language (code {language}).")
@@ -696,6 +690,7 @@ def template_body_draft(
         prompt="\n".join(lines),
         system=TEMPLATE_SYSTEM_PROMPT,
         fit=_fit_template_body,
+        purpose=Purpose.TEMPLATE_DRAFT,
     )
 
 
@@ -949,6 +944,7 @@ def _record_accepted(record: dict, message_id: str) -> MessageRecord:
         status=SendStatus.ACCEPTED,
         status_updated_at=timezone.now(),
     )
+    whatsapp_usage_record_sent(organization=organization, message_id=message_id)
     # Meta may report a status before this row exists. Looked up only after the row is
     # committed: a status stored later finds the row itself (the webhook applies it).
     for event in StatusEvent.objects.filter(organization=organization, message_id=message_id):

@@ -26,11 +26,18 @@ def _attempt(membership, form, action):
         return action(membership=membership, **form.cleaned_data), 200
     except message_services.ServiceError as exc:
         apply_service_error(form, exc)
-        # Not configured is the church's to fix (400); the provider or Meta failing is 502;
-        # too many calls in flight (busy) is 429.
-        if exc.status == 429:
-            return None, 429
+        # Not configured is the church's to fix (400), a used-up budget is 402; the provider
+        # or Meta failing is 502; too many calls in flight (busy) is 429.
+        if exc.status in (402, 429):
+            return None, exc.status
         return None, 400 if exc.status == 409 else 502
+
+
+CREDENTIAL_WORDS = {
+    "primary": "your main key",
+    "backup": "your backup key (the main key did not answer)",
+    "platform": "the platform's key",
+}
 
 
 @membership_required
@@ -45,13 +52,13 @@ def composer(request):
         send_form = SendForm(initial={"to": request.POST.get("to", "")})
         drafted, status = _attempt(membership, draft_form, message_services.message_draft)
         if drafted:
-            generation, provider = drafted
+            generation, credential = drafted
             send_form = SendForm(
                 initial={"text": generation.text, "to": request.POST.get("to", "")}
             )
             draft_notice = (
-                f"Drafted by {provider_label(provider)} ({generation.model}). "
-                "Edit it before sending."
+                f"Drafted by {provider_label(credential.provider)} ({generation.model}) "
+                f"with {CREDENTIAL_WORDS[credential.name]}. Edit it before sending."
             )
     elif action == "send":
         # Unbound: the prompt only rides along, it is not checked when sending.

@@ -18,6 +18,11 @@ MEMBERSHIP_LEFT = "membership.left"
 AI_CONFIG_CREATED = "ai_config.created"
 AI_CONFIG_UPDATED = "ai_config.updated"
 AI_CONFIG_DELETED = "ai_config.deleted"
+AI_BACKUP_CONFIG_CREATED = "ai_config.backup_created"
+AI_BACKUP_CONFIG_UPDATED = "ai_config.backup_updated"
+AI_BACKUP_CONFIG_DELETED = "ai_config.backup_deleted"
+ORGANIZATION_PLAN_CHANGED = "organization.plan_changed"
+ORGANIZATION_BUDGET_CHANGED = "organization.budget_changed"
 WHATSAPP_CONFIG_CREATED = "whatsapp_config.created"
 WHATSAPP_CONFIG_UPDATED = "whatsapp_config.updated"
 WHATSAPP_CONFIG_DELETED = "whatsapp_config.deleted"
@@ -47,6 +52,11 @@ ACTION_LABELS: dict[str, str] = {
     AI_CONFIG_CREATED: "AI provider connected",
     AI_CONFIG_UPDATED: "AI provider settings changed",
     AI_CONFIG_DELETED: "AI provider removed",
+    AI_BACKUP_CONFIG_CREATED: "Backup AI key connected",
+    AI_BACKUP_CONFIG_UPDATED: "Backup AI key changed",
+    AI_BACKUP_CONFIG_DELETED: "Backup AI key removed",
+    ORGANIZATION_PLAN_CHANGED: "Plan or budgets changed by the platform",
+    ORGANIZATION_BUDGET_CHANGED: "AI budget changed",
     WHATSAPP_CONFIG_CREATED: "WhatsApp number connected",
     WHATSAPP_CONFIG_UPDATED: "WhatsApp settings changed",
     WHATSAPP_CONFIG_DELETED: "WhatsApp number removed",

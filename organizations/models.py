@@ -67,10 +67,58 @@ class Role(models.TextChoices):
 MANAGER_ROLES = (Role.OWNER, Role.ADMIN)
 
 
+class Plan(models.TextChoices):
+    """The product's tiers. What each one allows lives in plans/registry.py."""
+
+    FREE = "free", "Free"
+    PRO = "pro", "Pro"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class AIUsePriority(models.TextChoices):
+    """Which key an Enterprise organization's AI calls try first."""
+
+    OWN_FIRST = "own_first", "Our own key first, the platform's key as fall-back"
+    PLATFORM_FIRST = "platform_first", "The platform's key first, our own key as fall-back"
+
+
+def default_plan() -> str:
+    return settings.DEFAULT_PLAN
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Plan and monthly budgets: changed by superusers (plan, platform budget) and owners (the
+    # budget of their own key), always through plans/services.py. Empty budget = no cap.
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=default_plan)
+    ai_use_priority = models.CharField(
+        "AI key priority",
+        max_length=20,
+        choices=AIUsePriority.choices,
+        default=AIUsePriority.OWN_FIRST,
+    )
+    ai_cost_cap_usd = models.DecimalField(
+        "monthly AI cost cap for the own key (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    ai_token_cap = models.PositiveBigIntegerField(
+        "monthly AI token cap for the own key", null=True, blank=True
+    )
+    platform_ai_cost_cap_usd = models.DecimalField(
+        "monthly cost cap for the platform's key (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    platform_ai_token_cap = models.PositiveBigIntegerField(
+        "monthly token cap for the platform's key", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["name"]

@@ -16,7 +16,9 @@ Scenarios (per provider, default "ok"):
   drip_headers (the status line itself dripped), redirect (302 to /redirected here).
 
 `fake.key_scenarios` (key -> scenario) makes a key valid with a scenario of its own, whatever
-its provider's scenario.
+its provider's scenario: `fake.add_key(key)` accepts a second key (e.g. a backup key) and
+`fake.set_key_scenario(key, "rate_limited")` makes one key rate limited (server_error, hang for
+a slow key, …) while the provider's other keys keep theirs.
 
 `fake.revoke_key(key)` makes the provider refuse a key it accepted (as after the church
 revoked it in the provider's dashboard): every call with it answers the provider's invalid-key
@@ -738,6 +740,16 @@ class FakeProviders:
         if provider not in KNOWN_MODELS or scenario not in SCENARIOS:
             raise ValueError(f"unknown provider or scenario: {provider} {scenario}")
         self.scenarios[provider] = scenario
+
+    def add_key(self, key: str) -> None:
+        """Accept `key` as another valid key (e.g. a backup key), answering normally."""
+        self.key_scenarios.setdefault(key, "ok")
+
+    def set_key_scenario(self, key: str, scenario: str) -> None:
+        """Requests made with `key` follow `scenario`, whatever the provider's scenario."""
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario: {scenario}")
+        self.key_scenarios[key] = scenario
 
     def reset(self) -> None:
         self._release.set()

@@ -28,7 +28,20 @@ def _deleted(event, actor):
     return f"{actor} disconnected {label} and removed the key {key}"
 
 
+def _backup_saved(event, actor):
+    label, model, key = _what(event)
+    return f"{actor} set the backup AI key: {label}{model} with the key {key}"
+
+
+def _backup_deleted(event, actor):
+    label, _, key = _what(event)
+    return f"{actor} removed the backup {label} key {key}"
+
+
 def register_sentences() -> None:
     activity.register(audit.AI_CONFIG_CREATED, _created)
     activity.register(audit.AI_CONFIG_UPDATED, _updated)
     activity.register(audit.AI_CONFIG_DELETED, _deleted)
+    activity.register(audit.AI_BACKUP_CONFIG_CREATED, _backup_saved)
+    activity.register(audit.AI_BACKUP_CONFIG_UPDATED, _backup_saved)
+    activity.register(audit.AI_BACKUP_CONFIG_DELETED, _backup_deleted)

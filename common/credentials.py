@@ -25,6 +25,10 @@ def _always_passed(result: Any) -> bool:
     return True
 
 
+def _always_available(organization: Any) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class CredentialSettings:
     """What an integration tells the shared settings mechanism about its credentials."""
@@ -71,6 +75,10 @@ class CredentialSettings:
     # The reverse relation from an organization to its configuration ("ai_config"): reads
     # load it with the membership, in one query.
     organization_relation: str | None = None
+    # Whether the organization's plan offers this credential (the services refuse it
+    # otherwise); the page then says `unavailable_text` instead of showing the form.
+    available: Callable[[Any], bool] = _always_available
+    unavailable_text: str = ""
 
     @property
     def primary_secret(self) -> str:

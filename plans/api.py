@@ -17,8 +17,8 @@ from plans import selectors, services
 from plans.serializers import (
     BudgetSerializer,
     MonthQuerySerializer,
+    MonthUsageSerializer,
     PlanSerializer,
-    UsageSerializer,
 )
 
 MONTH_PARAMETER = OpenApiParameter(
@@ -43,12 +43,12 @@ class UsageView(APIView):
         tags=["plans"],
         summary="A month's AI and WhatsApp usage, per day, against the caps (any member)",
         parameters=[ORGANIZATION_PARAMETER, MONTH_PARAMETER],
-        responses={200: UsageSerializer, **error_responses(*ORGANIZATION_ERRORS)},
+        responses={200: MonthUsageSerializer, **error_responses(*ORGANIZATION_ERRORS)},
     )
     def get(self, request):
         month = _month(request)
         usage = selectors.usage_month(api_membership(request).organization, month)
-        return Response(UsageSerializer(usage).data)
+        return Response(MonthUsageSerializer(usage).data)
 
 
 class PlanView(APIView):

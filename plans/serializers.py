@@ -93,7 +93,7 @@ class CapSerializer(serializers.Serializer):
     resets_at = serializers.DateTimeField()
 
 
-class UsageSerializer(serializers.Serializer):
+class MonthUsageSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
     plan = serializers.ChoiceField(choices=list(PLANS))
     ai = AIUsageSerializer()

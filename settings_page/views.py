@@ -36,6 +36,7 @@ class Section:
     form: CredentialForm
     result: Any = None  # the last test's result, when this request tested
     tested_ref: str | None = None  # refers to the secret just tested (common/tested_secrets)
+    available: bool = True  # the organization's plan offers this credential
 
     @classmethod
     def stored(cls, declaration: CredentialSettings, organization) -> "Section":
@@ -75,6 +76,8 @@ def render_settings(request, *, changed: Section | None = None, status: int = 20
         else Section.stored(declaration, organization)
         for declaration in SECTIONS
     ]
+    for section in sections:
+        section.available = section.declaration.available(organization)
     context = {"membership": request.membership, "sections": sections}
     return render(request, "settings/index.html", context, status=status)
 

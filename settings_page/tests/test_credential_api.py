@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 BODIES = {
     "ai": {"provider": "mistral", "api_key": VALID_KEYS["mistral"]},
+    "ai-backup": {"provider": "groq", "api_key": VALID_KEYS["groq"]},
     "whatsapp": {
         "phone_number_id": PHONE_NUMBER_ID,
         "business_account_id": WABA_ID,
@@ -23,7 +24,10 @@ each_declaration = pytest.mark.parametrize("declaration", SECTIONS, ids=lambda d
 
 
 @pytest.fixture
-def fakes(fake_providers, fake_graph):
+def fakes(fake_providers, fake_graph, team):
+    # On the Pro plan every declaration is offered (the backup key is not part of Free).
+    team.org.plan = "pro"
+    team.org.save()
     return fake_providers, fake_graph
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from aiconfig.credentials import AI_PROVIDER_KEY
+from aiconfig.credentials import AI_BACKUP_KEY, AI_PROVIDER_KEY
 from aiconfig.providers import (
     BASE_URL_REQUIRED,
     BASE_URL_UNUSED,
@@ -28,6 +28,12 @@ INPUTS = {
         "model": "",
         "base_url": "",
     },
+    AI_BACKUP_KEY.slug: {
+        "provider": "mistral",
+        "api_key": VALID_KEYS["mistral"],
+        "model": "",
+        "base_url": "",
+    },
     WHATSAPP_NUMBER.slug: {
         "phone_number_id": PHONE_NUMBER_ID,
         "business_account_id": WABA_ID,
@@ -38,7 +44,10 @@ INPUTS = {
 
 
 @pytest.fixture
-def fakes(fake_providers, fake_graph):
+def fakes(fake_providers, fake_graph, team):
+    # On the Pro plan every declaration is offered (the backup key is not part of Free).
+    team.org.plan = "pro"
+    team.org.save()
     return fake_providers, fake_graph
 
 

@@ -26,8 +26,9 @@ each_declaration = pytest.mark.parametrize("declaration", SECTIONS, ids=lambda d
 @pytest.fixture
 def fakes(fake_providers, fake_graph, team):
     # On the Pro plan every declaration is offered (the backup key is not part of Free).
-    team.org.plan = "pro"
-    team.org.save()
+    for organization in (team.org, team.other_org):
+        organization.plan = "pro"
+        organization.save()
     return fake_providers, fake_graph
 
 

@@ -46,8 +46,9 @@ INPUTS = {
 @pytest.fixture
 def fakes(fake_providers, fake_graph, team):
     # On the Pro plan every declaration is offered (the backup key is not part of Free).
-    team.org.plan = "pro"
-    team.org.save()
+    for organization in (team.org, team.other_org):
+        organization.plan = "pro"
+        organization.save()
     return fake_providers, fake_graph
 
 

@@ -1,5 +1,6 @@
 """The AI provider key, as the shared credential-settings mechanism sees it."""
 
+from dataclasses import replace
 from functools import partial
 
 from aiconfig import services
@@ -72,20 +73,15 @@ def _remove_backup_warning(config) -> str:
     )
 
 
-# The backup key: the same mechanics as the main key, stored in the backup slot. Calls fail
-# over to it (aiconfig/services.py, ai_generate) on plans that include it.
-AI_BACKUP_KEY = CredentialSettings(
+# The backup key: the main key's declaration in the backup slot (calls fail over to it in
+# aiconfig/services.py, ai_generate), offered by the plans that include it.
+AI_BACKUP_KEY = replace(
+    AI_PROVIDER_KEY,
     slug="ai-backup",
     title="Backup AI key",
     noun="backup AI configuration",
-    secret_noun="key",
-    secret_fields=("api_key",),
-    bound_fields=("provider",),
-    form=AIConfigForm,
-    input_serializer=AIConfigInputSerializer,
     config_for=partial(ai_config_for, slot=Slot.BACKUP),
     test=partial(services.ai_config_test, slot=Slot.BACKUP),
-    test_passed=lambda result: result.success,
     save=partial(services.ai_config_save, slot=Slot.BACKUP),
     remove=partial(services.ai_config_delete, slot=Slot.BACKUP),
     remove_warning=_remove_backup_warning,
@@ -94,20 +90,10 @@ AI_BACKUP_KEY = CredentialSettings(
         audit.AI_BACKUP_CONFIG_UPDATED,
         audit.AI_BACKUP_CONFIG_DELETED,
     ),
-    throttle_scope="ai_key_test",
-    settings_serializer=AIConfigResponseSerializer,
-    saved_serializer=AIConfigSavedSerializer,
-    test_passed_serializer=AIKeyTestPassedSerializer,
-    test_failed_serializer=AIKeyTestFailedSerializer,
-    failure_serializer=AIKeyFailureSerializer,
     api_path="settings/ai-config/backup",
     api_name="api-ai-config-backup",
-    api_tag="ai-settings",
-    checked_by="the provider",
     test_label="Test backup key",
     test_busy_text="Testing the backup key with the provider…",
-    save_busy_text="Testing and saving…",
-    unreadable_message=services.KEY_UNREADABLE_MESSAGE,
     empty_text=(
         "No backup key is set. With one, drafts go on when the main key is rate limited, out "
         "of credit or down."

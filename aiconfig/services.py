@@ -159,16 +159,17 @@ def key_test_metered(
     return result
 
 
-def ai_config_test(
+def _test_for_slot(
     *,
     membership: Membership,
     provider: str,
-    api_key: str | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    slot: str = Slot.PRIMARY,
-) -> clients.KeyTestResult:
-    """Tests credentials against the provider. Saves nothing."""
+    api_key: str | None,
+    model: str | None,
+    base_url: str | None,
+    slot: str,
+) -> tuple[str, clients.KeyTestResult]:
+    """Checks the member may, tests the given key (else the one stored in `slot`), metered.
+    Returns the key tested and the result."""
     _require_manager(membership)
     _require_slot_in_plan(membership.organization, slot)
     key = _resolve_key(
@@ -182,6 +183,27 @@ def ai_config_test(
         model=model,
         base_url=base_url or None,
         user=membership.user,
+    )
+    return key, result
+
+
+def ai_config_test(
+    *,
+    membership: Membership,
+    provider: str,
+    api_key: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    slot: str = Slot.PRIMARY,
+) -> clients.KeyTestResult:
+    """Tests credentials against the provider. Saves nothing."""
+    key, result = _test_for_slot(
+        membership=membership,
+        provider=provider,
+        api_key=api_key,
+        model=model,
+        base_url=base_url,
+        slot=slot,
     )
     if not api_key:  # the stored key was tested: its health learns the answer
         config = ai_config_for(membership.organization, slot)
@@ -203,21 +225,15 @@ def ai_config_save(
     slot: str = Slot.PRIMARY,
 ) -> AIConfig:
     """Tests the credentials first and saves them only when the provider accepts them."""
-    _require_manager(membership)
-    _require_slot_in_plan(membership.organization, slot)
     model = model or default_model_for(provider)
-    key = _resolve_key(
-        membership=membership, provider=provider, api_key=api_key, base_url=base_url, slot=slot
-    )
     # The network call stays outside the transaction: no row is locked while a provider thinks.
-    result = key_test_metered(
-        organization=membership.organization,
-        credential=slot,
+    key, result = _test_for_slot(
+        membership=membership,
         provider=provider,
-        api_key=key,
+        api_key=api_key,
         model=model,
-        base_url=base_url or None,
-        user=membership.user,
+        base_url=base_url,
+        slot=slot,
     )
     if not result.success:
         raise KeyTestFailed(result)

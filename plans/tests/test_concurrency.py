@@ -23,6 +23,8 @@ def test_it_bounds_the_overshoot_of_50_concurrent_drafts(team, fake_providers, s
         pytest.skip("needs row locks: runs on PostgreSQL (CI's PostgreSQL run)")
     settings.AI_DRAFT_MAX_OUTPUT_TOKENS = MAX_OUTPUT
     settings.AI_PROVIDER_TIMEOUT = 10
+    # The bulkhead would turn most of them away (429 busy): this measures the budget.
+    settings.OUTBOUND_CONCURRENCY = settings.OUTBOUND_CONCURRENCY_PER_ORG = DRAFTS
     store_key(team.org)
     set_plan(team.org, "free", ai_token_cap=CAP)
     # Each answer uses nearly what was reserved, so an unbounded race would show.

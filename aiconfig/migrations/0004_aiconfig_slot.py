@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aiconfig', '0002_credential_health'),
+        ('aiconfig', '0003_api_key_mask'),
         ('organizations', '0003_organization_plan_and_caps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

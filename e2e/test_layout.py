@@ -151,6 +151,8 @@ PAGES = [
     LayoutPage("/plan/", "owner"),
     LayoutPage("/plan/", "member"),
     LayoutPage("/admin/plans/aiusage/", "superuser"),
+    LayoutPage("/admin/messaging/contact/", "superuser"),
+    LayoutPage("/admin/messaging/consentrecord/", "superuser"),
 ]
 
 LONG_TEXT = (

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from aiconfig.providers import provider_label
 from common.admin import ReadOnlyAdmin
-from messaging.models import MessageRecord
+from messaging.models import ConsentRecord, Contact, ContactGroup, MessageRecord
 
 
 @admin.register(MessageRecord)
@@ -47,3 +47,65 @@ class MessageRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="AI provider")
     def provider_label(self, obj: MessageRecord) -> str:
         return provider_label(obj.provider) if obj.provider else "—"
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdmin):
+    list_display = ["phone", "name", "organization", "consent", "last_inbound_at"]
+    list_filter = ["opt_in_source", "opt_out_source"]
+    list_select_related = ["organization"]
+    search_fields = ["phone", "name", "organization__name", "organization__slug"]
+    fields = [
+        "organization",
+        "name",
+        "phone",
+        "language",
+        "groups",
+        "notes",
+        "opted_in_at",
+        "opt_in_source",
+        "opted_out_at",
+        "opt_out_reason",
+        "opt_out_source",
+        "last_inbound_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Messages")
+    def consent(self, obj: Contact) -> str:
+        if obj.opted_out_at:
+            return f"Opted out ({obj.get_opt_out_source_display() or 'unknown'})"
+        if obj.opted_in_at:
+            return f"Agreed ({obj.get_opt_in_source_display()})"
+        return "Has not agreed"
+
+
+@admin.register(ContactGroup)
+class ContactGroupAdmin(ReadOnlyAdmin):
+    list_display = ["name", "organization", "created_at"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "organization__name", "organization__slug"]
+    fields = ["organization", "name", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "phone", "organization", "action", "source", "detail", "actor"]
+    list_filter = ["action", "source"]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["phone", "organization__name", "organization__slug"]
+    date_hierarchy = "created_at"
+    fields = [
+        "organization",
+        "contact",
+        "phone",
+        "action",
+        "source",
+        "detail",
+        "actor",
+        "created_at",
+    ]
+    readonly_fields = fields

@@ -133,7 +133,19 @@ def test_it_keeps_a_name_the_church_gave_and_the_latest_window(team, config):
 
 
 @pytest.mark.parametrize(
-    "text", ["STOP", "stop", "  Stop  ", "UNSUBSCRIBE", "cancel", "PARAR", "baja", "ARRÊT", "arrêt"]
+    "text",
+    [
+        "STOP",
+        "stop",
+        "  Stop  ",
+        "Stop!",
+        "UNSUBSCRIBE",
+        "cancel",
+        "PARAR",
+        "baja",
+        "ARRÊT",
+        "arrêt",
+    ],
 )
 def test_it_opts_out_a_contact_who_sends_only_a_stop_word(team, config, text):
     contact = consented_contact(team)

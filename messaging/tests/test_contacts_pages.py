@@ -235,3 +235,24 @@ def test_it_exports_contacts_as_csv_that_imports_back(team, ana):
     plan = import_plan(team.org, text.encode())
     assert plan.created == 2 and plan.skipped == []
     assert {row.name for row in plan.rows} == {"=HYPERLINK()", "Ana Souza"}
+
+
+def test_it_shows_contacts_in_the_admin_read_only(team, ana):
+    from organizations.models import User
+
+    root = User.objects.create_superuser(email="root@example.org", password="x-Sturdy-1234")
+    admin = login(root)
+    listed = admin.get("/admin/messaging/contact/")
+    assert listed.status_code == 200 and "+447911123456" in listed.content.decode()
+    assert admin.get(f"/admin/messaging/contact/{ana.pk}/change/").status_code == 200
+    assert (
+        admin.post(f"/admin/messaging/contact/{ana.pk}/change/", {"name": "X"}).status_code == 403
+    )
+    assert (
+        admin.post(f"/admin/messaging/contact/{ana.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert admin.get("/admin/messaging/contact/add/").status_code == 403
+    assert admin.get("/admin/messaging/contactgroup/").status_code == 200
+    assert admin.get("/admin/messaging/consentrecord/").status_code == 200
+    ana.refresh_from_db()
+    assert ana.name == "Ana Souza"

@@ -37,8 +37,10 @@ from messaging.models import (
     ContactGroup,
     MessageKind,
     MessageRecord,
+    MessageTemplate,
     PendingContactImport,
     SendStatus,
+    TemplateSync,
 )
 from organizations import services
 from organizations.models import Membership, Organization, Role, User
@@ -124,6 +126,11 @@ PAGES = [
     LayoutPage("/settings/whatsapp/remove/", "owner"),
     LayoutPage("/messages/", "owner"),
     LayoutPage("/messages/", "member"),
+    LayoutPage("/messages/?contact={window_open_contact}", "member"),
+    LayoutPage("/messages/?contact={window_closed_contact}&mode=template", "member"),
+    LayoutPage("/messages/?q=Maximiliana", "member"),
+    LayoutPage("/messages/templates/", "owner"),
+    LayoutPage("/messages/templates/", "member"),
     LayoutPage("/organization/members/", "owner"),
     LayoutPage("/organization/members/", "member"),
     LayoutPage("/organization/activity/", "owner"),
@@ -251,7 +258,9 @@ def seed() -> dict[str, str]:
         output_tokens=80,
     )
     contact_id, group_id, pending_import_id = seed_contacts(org, owner)
+    contacts = _seed_contacts_and_templates(org)
     return {
+        **contacts,
         "contact_id": str(contact_id),
         "group_id": str(group_id),
         "pending_import_id": str(pending_import_id),
@@ -316,6 +325,47 @@ def seed_contacts(org, owner) -> tuple[int, int, int]:
         + "\n",
     )
     return contact.pk, groups[0].pk, pending.pk
+
+
+def _seed_contacts_and_templates(org) -> dict[str, str]:
+    """Templates in every state, and contacts with the window open and closed."""
+    now = timezone.now()
+    statuses = ("APPROVED", "PENDING", "REJECTED", "PAUSED")
+    for i, status in enumerate(statuses):
+        MessageTemplate.objects.create(
+            organization=org,
+            meta_id=str(1130000000000001 + i),
+            name=f"christmas_eve_candlelight_service_invitation_with_directions_{i}",
+            language="pt_BR",
+            status=status,
+            category="MARKETING",
+            rejected_reason="INCORRECT_CATEGORY" if status == "REJECTED" else "",
+            quality_score="YELLOW",
+            components=[
+                {"type": "BODY", "text": "Dear {{first_name}}, " + LONG_TEXT + " See you {{day}}!"}
+            ],
+            parameter_format="NAMED",
+        )
+    TemplateSync.objects.create(
+        organization=org, finished_at=now, ok=False, error_code="token_expired"
+    )
+    open_contact = Contact.objects.create(
+        organization=org,
+        name="Maximiliana Oduya-Fitzgerald de la Cruz Santos",
+        phone="+447700900123",
+        last_inbound_at=now - timedelta(hours=2),
+    )
+    closed_contact = Contact.objects.create(
+        organization=org,
+        name="Maximiliana Bartholomew-Featherstonehaugh",
+        phone="+447700900124",
+        last_inbound_at=now - timedelta(days=3),
+        opted_out_at=now - timedelta(days=1),
+    )
+    return {
+        "window_open_contact": str(open_contact.pk),
+        "window_closed_contact": str(closed_contact.pk),
+    }
 
 
 def log_in(context, live_server, email: str) -> None:

@@ -1,5 +1,5 @@
-"""The Activity page's sentences for contact changes worth an audit row (registered in
-ready())."""
+"""The Activity page's sentences for contact changes worth an audit row and for templates
+(registered in ready())."""
 
 from organizations import activity, audit
 
@@ -46,7 +46,19 @@ def _settings(event, actor):
     return f"{actor} set the default country for numbers typed without + to {region}"
 
 
+def _template_submitted(event, actor):
+    category = ((event.metadata or {}).get("category") or "").lower()
+    kind = f"{category} " if category else ""
+    return f"{actor} submitted the {kind}template {event.target} to Meta for review"
+
+
+def _template_sync_requested(event, actor):
+    return f"{actor} asked for the templates to be synced from Meta"
+
+
 def register_sentences() -> None:
+    activity.register(audit.TEMPLATE_SUBMITTED, _template_submitted)
+    activity.register(audit.TEMPLATE_SYNC_REQUESTED, _template_sync_requested)
     activity.register(audit.CONTACTS_IMPORTED, _imported)
     activity.register(audit.CONTACTS_EXPORTED, _exported)
     activity.register(audit.CONTACT_DELETED, _deleted)

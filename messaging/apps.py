@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         from messaging.contacts import services as contact_services
         from whatsapp import events
 
+        activity.register_sentences()
         events.subscribe(events.StatusUpdate, services.on_status_update)
         events.subscribe(events.InboundMessageReceived, contact_services.on_inbound_message)
         events.subscribe(events.UserPreferenceUpdate, contact_services.on_user_preference_update)

@@ -67,3 +67,12 @@ def template_named(organization: Organization, name: str, language: str):
 
 def template_sync_state(organization: Organization) -> TemplateSync | None:
     return TemplateSync.objects.filter(organization=organization).first()
+
+
+def template_get(organization: Organization, template_id) -> MessageTemplate | None:
+    """The organization's template with this id, else None (another organization's id too)."""
+    try:
+        template_id = int(template_id)
+    except (TypeError, ValueError):
+        return None
+    return MessageTemplate.objects.filter(organization=organization, pk=template_id).first()

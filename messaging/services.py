@@ -1,6 +1,7 @@
 """Drafting a message with the organization's own AI key and sending it from its own WhatsApp
 number. Every draft and send is recorded for the organization's history and usage."""
 
+import json
 import logging
 import re
 
@@ -33,6 +34,7 @@ from messaging.models import (
     template_variables,
 )
 from messaging.selectors import template_named
+from organizations import audit
 from organizations.models import Membership, Organization
 from organizations.services import audit_record
 from plans.models import Purpose
@@ -336,8 +338,6 @@ def marketing_stop_record(*, organization: Organization, phone: str) -> None:
 
 # --- message templates -----------------------------------------------------------------------
 
-AUDIT_TEMPLATE_SUBMITTED = "template.submitted"
-AUDIT_TEMPLATE_SYNC_REQUESTED = "template.sync_requested"
 TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 TEMPLATE_BODY_MAX = 1024
 TEMPLATE_EXAMPLE_MAX = 200
@@ -461,7 +461,7 @@ def template_sync_request(*, membership: Membership, ip: str | None = None) -> N
     audit_record(
         organization=membership.organization,
         actor=membership.user,
-        action=AUDIT_TEMPLATE_SYNC_REQUESTED,
+        action=audit.TEMPLATE_SYNC_REQUESTED,
         ip=ip,
     )
     tasks.sync_templates(membership.organization_id)
@@ -663,7 +663,7 @@ def template_submit(
         audit_record(
             organization=organization,
             actor=membership.user,
-            action=AUDIT_TEMPLATE_SUBMITTED,
+            action=audit.TEMPLATE_SUBMITTED,
             target=f"{name} ({language})",
             ip=ip,
             metadata={"meta_id": submitted.meta_id, "category": submitted.category},
@@ -956,3 +956,52 @@ def _record_accepted(record: dict, message_id: str) -> MessageRecord:
         )
     sent.refresh_from_db()
     return sent
+
+
+TEMPLATE_FILL_SYSTEM_PROMPT = (
+    "You fill in the blanks of an approved WhatsApp message template that a church sends. "
+    "Answer with one JSON object only, mapping each blank's name to its text, e.g. "
+    '{"1": "Maria", "2": "Sunday at 10 am"}. Each text is one short line: no line breaks, no '
+    "markdown. Where the blank is the person's name, answer {{first_name}} so each person gets "
+    "their own name."
+)
+_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
+
+
+def _parse_suggestions(text: str, names: list[str]) -> dict[str, str]:
+    match = _JSON_OBJECT.search(text or "")
+    try:
+        found = json.loads(match.group(0)) if match else None
+    except (ValueError, RecursionError):
+        found = None
+    if not isinstance(found, dict):
+        return {}
+    values = {}
+    for name in names:
+        value = found.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            value = " ".join(value.replace("\x00", "").split())[:TEMPLATE_EXAMPLE_MAX]
+            if value:
+                values[name] = value
+    return values
+
+
+def template_values_suggest(
+    *, membership: Membership, template: MessageTemplate, prompt: str = ""
+) -> dict[str, str]:
+    """ "Fill with AI": suggested values for the template's blanks, by name ({} when the AI
+    answered nothing usable; the person fills them in). Uses the organization's own key."""
+    names = template.variables
+    lines = [f"The template: {template.body}", "Its blanks: " + ", ".join(names)]
+    if prompt:
+        lines.append(f"What this message is about: {prompt}")
+    generation, _ = _ai_write(
+        membership=membership,
+        prompt="\n".join(lines),
+        system=TEMPLATE_FILL_SYSTEM_PROMPT,
+        fit=lambda text: text.replace("\x00", "").strip(),
+        purpose=Purpose.BROADCAST_FILL,
+    )
+    return _parse_suggestions(generation.text, names)

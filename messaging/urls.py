@@ -24,4 +24,5 @@ urlpatterns = [
     ),
     path("contacts/<int:contact_id>/", contact_views.contact_detail, name="contact"),
     path("contacts/<int:contact_id>/delete/", contact_views.contact_delete, name="contact-delete"),
+    path("messages/templates/", views.templates_page, name="message-templates"),
 ]

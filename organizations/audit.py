@@ -32,9 +32,14 @@ CONTACTS_EXPORTED = "contacts.exported"
 CONTACT_GROUP_DELETED = "contact_group.deleted"
 CONTACT_SETTINGS_UPDATED = "contact_settings.updated"
 
+TEMPLATE_SUBMITTED = "template.submitted"
+TEMPLATE_SYNC_REQUESTED = "template.sync_requested"
+
 # What each action did, in a few words (the admin's filter). The Activity page tells each event
 # as a whole sentence (organizations/activity.py and each app's activity.py).
 ACTION_LABELS: dict[str, str] = {
+    TEMPLATE_SUBMITTED: "Template submitted to Meta",
+    TEMPLATE_SYNC_REQUESTED: "Template sync requested",
     ORGANIZATION_CREATED: "Organization created",
     INVITATION_CREATED: "Invitation sent",
     INVITATION_ACCEPTED: "Invitation accepted",

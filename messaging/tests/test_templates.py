@@ -429,3 +429,22 @@ def test_it_lets_only_owners_and_admins_submit(configured, fake_graph):
     response = api_client(configured.outsider, configured.org).post(TEMPLATES, NEW, format="json")
     assert response.status_code == 404
     assert not fake_graph.requests_to("template_create")
+
+
+# --- through the real consumer -------------------------------------------------------------------
+
+
+def test_it_syncs_through_a_real_consumer(configured, fake_graph, huey_consumer):
+    fake_graph.add_template("consumer_notice")
+
+    assert api_client(configured.owner).post(SYNC).status_code == 202
+    huey_consumer.wait_idle()
+    tasks.sync_all_templates()  # the hourly run fans out one task per organization
+    huey_consumer.wait_idle()
+
+    assert huey_consumer.errors() == []
+    assert huey_consumer.completed("sync_templates") == 2
+    assert list(
+        MessageTemplate.objects.filter(organization=configured.org).values_list("name", flat=True)
+    ) == ["consumer_notice"]
+    assert len(fake_graph.requests_to("templates")) == 2

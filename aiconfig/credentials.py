@@ -3,7 +3,7 @@
 from dataclasses import replace
 from functools import partial
 
-from aiconfig import services
+from aiconfig import health, services
 from aiconfig.forms import AIConfigForm
 from aiconfig.models import Slot
 from aiconfig.providers import get_provider
@@ -62,6 +62,7 @@ AI_PROVIDER_KEY = CredentialSettings(
     save_busy_text="Testing and saving…",
     unreadable_message=services.KEY_UNREADABLE_MESSAGE,
     empty_text="No AI provider is connected yet.",
+    health_advice=health.advice,
 )
 
 

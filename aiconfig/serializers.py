@@ -2,10 +2,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aiconfig import health
 from aiconfig.providers import PROVIDERS, base_url_problem
 from aiconfig.services import KEY_UNREADABLE_MESSAGE
 from common.api_schema import field_errors
+from common.credential_health import health_summary
 from common.credentials import SavedMixin, StoredSettingsSerializer
+from common.health_serializers import CredentialHealthSerializer
 from common.serializer_fields import (
     BlankAsNullField,
     ComputedField,
@@ -81,6 +84,12 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
     key_message = ComputedField(
         "get_secret_message", required=False, help_text="Present when unreadable."
     )
+
+    health = ComputedField(required=False)
+
+    @extend_schema_field(CredentialHealthSerializer(required=False))
+    def get_health(self, config) -> dict:
+        return CredentialHealthSerializer(health_summary(config, health.advice)).data
 
 
 class AIConfigSavedSerializer(SavedMixin, AIConfigResponseSerializer):

@@ -190,3 +190,19 @@ def claim_due_checks(
         if model.objects.filter(pk=pk, next_check_at=scheduled).update(next_check_at=following):
             claimed.extend((organization_id, due) for due in due_times)
     return claimed
+
+
+# --- how the API and the pages show it ------------------------------------------------------
+
+
+def health_summary(credential: CredentialHealth, advice) -> dict:
+    """{status, last_checked_at, error_code, message}: `message` says what to do (from
+    `advice(error_code)`) while the credential is failing or needs attention."""
+    troubled = credential.health_status in (HealthStatus.FAILING, HealthStatus.NEEDS_ATTENTION)
+    error_code = credential.last_error_code or None if troubled else None
+    return {
+        "status": credential.health_status,
+        "last_checked_at": credential.last_checked_at,
+        "error_code": error_code,
+        "message": advice(error_code) if troubled else None,
+    }

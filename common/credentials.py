@@ -79,6 +79,9 @@ class CredentialSettings:
     # otherwise); the page then says `unavailable_text` instead of showing the form.
     available: Callable[[Any], bool] = _always_available
     unavailable_text: str = ""
+    # What to do about a health error code (common/credential_health.py), in words; None
+    # when the credential has no health checks.
+    health_advice: Callable[[str | None], str] | None = None
 
     @property
     def primary_secret(self) -> str:

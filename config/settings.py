@@ -152,6 +152,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.current_organization",
+                "settings_page.context_processors.credential_health",
             ],
         },
     },
@@ -358,6 +359,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "organizations.models.Role",
         "InvitableRoleEnum": ["admin", "member"],
         "CredentialStatusEnum": ["ok", "unreadable"],
+        "CredentialHealthStatusEnum": ["unknown", "ok", "failing", "needs_attention"],
+        "SendStatusEnum": "messaging.models.SendStatus",
     },
 }
 

@@ -4,8 +4,9 @@ mechanics as the Settings page; the declared services and serializers do the wor
 
 from typing import NamedTuple
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,7 @@ from common.errors import ServiceError
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationManager
 from organizations.request_context import MEMBERSHIP_RELATED, api_membership, client_ip
 from organizations.throttles import CredentialTestThrottle
+from settings_page import health
 from settings_page.sections import SECTIONS
 
 
@@ -90,6 +92,48 @@ class CredentialTestView(CredentialAPIView):
         if declaration.test_passed(result):
             return Response(declaration.test_passed_serializer(result).data)
         return Response(declaration.test_failed_serializer(result).data)
+
+
+class HealthCheckAnswerSerializer(serializers.Serializer):
+    """The checks were queued; their results appear in the `health` fields of
+    `GET /api/settings/ai-config` and `GET /api/settings/whatsapp-meta` when the task
+    consumer has run them (seconds, usually)."""
+
+    queued = serializers.ListField(
+        child=serializers.ChoiceField(choices=["ai", "whatsapp"]),
+        help_text="What was queued: the stored credentials (none when nothing is stored).",
+    )
+    message = serializers.CharField()
+
+
+class HealthCheckView(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationManager]
+
+    @extend_schema(
+        tags=["settings-health"],
+        summary="Check the stored AI key and WhatsApp connection now (owners, admins)",
+        description=(
+            "202: both checks are queued now. Poll the settings endpoints: their `health` "
+            "object shows the result (`last_checked_at` moves on) when the checks have run. "
+            "Counted like a credential test (429 when used too often)."
+        ),
+        parameters=[ORGANIZATION_PARAMETER],
+        # No input: an empty JSON object, or no body at all.
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={202: HealthCheckAnswerSerializer, **error_responses(*ORGANIZATION_ERRORS, 429)},
+    )
+    def post(self, request):
+        request.data  # noqa: B018 -- no body is needed, but one that cannot be parsed is a 400
+        queued = health.health_check_request(
+            membership=api_membership(request), ip=client_ip(request)
+        )
+        answer = {
+            "queued": queued,
+            "message": "The checks are queued; their results appear in the health fields."
+            if queued
+            else "There is nothing to check yet.",
+        }
+        return Response(HealthCheckAnswerSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 
 class CredentialViews(NamedTuple):

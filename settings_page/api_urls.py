@@ -1,9 +1,11 @@
 from django.urls import path
 
-from settings_page.api import API_VIEWS
+from settings_page.api import API_VIEWS, HealthCheckView
 from settings_page.sections import SECTIONS
 
-urlpatterns = []
+urlpatterns = [
+    path("settings/health/check", HealthCheckView.as_view(), name="api-health-check"),
+]
 for section in SECTIONS:
     views = API_VIEWS[section.slug]
     urlpatterns += [

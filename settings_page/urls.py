@@ -3,7 +3,10 @@ from django.urls import path
 from settings_page import views
 from settings_page.sections import SECTIONS
 
-urlpatterns = [path("settings/", views.settings_page, name="settings")]
+urlpatterns = [
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/health/check/", views.health_check, name="settings-health-check"),
+]
 for section in SECTIONS:
     urlpatterns += [
         path(

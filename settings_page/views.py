@@ -3,15 +3,18 @@ one set of views doing test → keep the tested secret → save → remove for a
 the declared services do the work."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from common import tested_secrets
+from common.credential_health import health_summary
 from common.credentials import CredentialForm, CredentialSettings
 from common.encryption import mask_secret
 from common.errors import ServiceError
@@ -19,7 +22,11 @@ from common.throttles import credential_test_wait, too_many_message
 from organizations.forms import apply_service_error
 from organizations.page_context import membership_required
 from organizations.request_context import client_ip
+from settings_page import health
 from settings_page.sections import SECRET_FIELDS, SECTIONS
+
+# The session remembers when "Check now" was pressed, so the page can wait for the results.
+CHECK_REQUESTED_KEY = "health_check_requested_at"
 
 
 def form_ids(declaration: CredentialSettings) -> dict:
@@ -59,6 +66,13 @@ class Section:
         return reverse(f"settings-{self.declaration.slug}-remove")
 
     @property
+    def health(self) -> dict | None:
+        """{status, last_checked_at, error_code, message} of the stored credential."""
+        if self.config is None or self.declaration.health_advice is None:
+            return None
+        return health_summary(self.config, self.declaration.health_advice)
+
+    @property
     def test_passed(self) -> bool:
         return self.result is not None and self.declaration.test_passed(self.result)
 
@@ -78,8 +92,33 @@ def render_settings(request, *, changed: Section | None = None, status: int = 20
     ]
     for section in sections:
         section.available = section.declaration.available(organization)
-    context = {"membership": request.membership, "sections": sections}
+    requested = request.session.get(CHECK_REQUESTED_KEY)
+    since = datetime.fromisoformat(requested) if isinstance(requested, str) else None
+    context = {
+        "membership": request.membership,
+        "sections": sections,
+        # "Check now" was pressed and a result is still out: the page refreshes itself.
+        "checking": health.checks_pending(organization, since),
+    }
     return render(request, "settings/index.html", context, status=status)
+
+
+@membership_required(manager=True)
+@require_POST
+def health_check(request):
+    """ "Check now": queues both checks; the page shows the results when they come."""
+    requested = timezone.now()  # before queuing: a check may finish before the next line
+    try:
+        queued = health.health_check_request(membership=request.membership, ip=client_ip(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("settings")
+    if queued:
+        request.session[CHECK_REQUESTED_KEY] = requested.isoformat()
+        messages.success(request, "The checks are running; the results appear below.")
+    else:
+        messages.info(request, "There is nothing to check yet: connect a service first.")
+    return redirect("settings")
 
 
 @membership_required

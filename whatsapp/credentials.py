@@ -2,7 +2,7 @@
 
 from common.credentials import CredentialSettings
 from organizations import audit
-from whatsapp import services
+from whatsapp import health, services
 from whatsapp.forms import WhatsAppConfigForm
 from whatsapp.selectors import whatsapp_config_for
 from whatsapp.serializers import (
@@ -60,4 +60,5 @@ WHATSAPP_NUMBER = CredentialSettings(
     save_busy_text="Checking with Meta and saving…",
     unreadable_message=services.TOKEN_UNREADABLE_MESSAGE,
     empty_text="No WhatsApp number is connected yet.",
+    health_advice=health.advice,
 )

@@ -3,7 +3,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api_schema import field_errors
+from common.credential_health import health_summary
 from common.credentials import SavedMixin, StoredSettingsSerializer
+from common.health_serializers import CredentialHealthSerializer
 from common.serializer_fields import (
     BlankAsNullField,
     ComputedField,
@@ -12,6 +14,7 @@ from common.serializer_fields import (
     django_validator,
 )
 from common.validators import validate_graph_id
+from whatsapp import health
 from whatsapp.services import TOKEN_UNREADABLE_MESSAGE
 
 SECRET_MAX_LENGTH = 1024
@@ -62,6 +65,24 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     display_phone_number = serializers.CharField(required=False)
     verified_name = serializers.CharField(required=False)
     quality_rating = BlankAsNullField(required=False)
+    messaging_limit = ComputedField(
+        required=False,
+        help_text="People the business can reach outside their 24-hour window per moving 24 "
+        "hours (250, 2000, 10000, 100000), `unlimited`, or null while Meta has not said.",
+    )
+    number_status = ComputedField(
+        required=False,
+        help_text="The number's status at Meta: `CONNECTED`, `FLAGGED`, `RESTRICTED`, `BANNED`, "
+        "…; null until checked.",
+    )
+    token_expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the access token expires (known with the app ID and app secret); "
+        "null: never, or unknown.",
+    )
+    app_id = ComputedField(required=False)
+    health = ComputedField(required=False)
     webhook_url = serializers.URLField(
         required=False, help_text="Enter it as the callback URL in Meta's app dashboard."
     )
@@ -78,6 +99,24 @@ class WhatsAppConfigResponseSerializer(StoredSettingsSerializer):
     webhook_verify_token = ComputedField(
         required=False, help_text="Owners and admins only: Meta's webhook verify token."
     )
+
+    @extend_schema_field(
+        serializers.JSONField(required=False, help_text="An integer, `unlimited`, or null.")
+    )
+    def get_messaging_limit(self, config) -> int | str | None:
+        return "unlimited" if config.messaging_limit_unlimited else config.messaging_limit
+
+    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
+    def get_number_status(self, config) -> str | None:
+        return config.number_status or None
+
+    @extend_schema_field(serializers.CharField(required=False, allow_null=True))
+    def get_app_id(self, config) -> str | None:
+        return config.app_id or None
+
+    @extend_schema_field(CredentialHealthSerializer(required=False))
+    def get_health(self, config) -> dict:
+        return CredentialHealthSerializer(health_summary(config, health.advice)).data
 
     @extend_schema_field(serializers.CharField(required=False))
     def get_webhook_verify_token(self, config) -> str | None:

@@ -96,8 +96,9 @@ class AIConfigAdmin(admin.ModelAdmin):
         "masked_key",
         "last_test_ok",
         "last_tested_at",
+        "health_status",
     ]
-    list_filter = ["slot", "provider", "last_test_ok"]
+    list_filter = ["slot", "provider", "last_test_ok", "health_status"]
     search_fields = ["organization__name", "organization__slug", "model"]
     readonly_fields = [
         "masked_key",
@@ -106,6 +107,10 @@ class AIConfigAdmin(admin.ModelAdmin):
         "last_error_code",
         "updated_by",
         "updated_at",
+        "health_status",
+        "last_checked_at",
+        "consecutive_auth_failures",
+        "next_check_at",
     ]
     fields = [
         "organization",

@@ -16,7 +16,9 @@ class WhatsAppConfigAdmin(admin.ModelAdmin):
         "verified_name",
         "masked_token",
         "last_verified_at",
+        "health_status",
     ]
+    list_filter = ["health_status"]
     search_fields = [
         "organization__name",
         "organization__slug",
@@ -32,7 +34,16 @@ class WhatsAppConfigAdmin(admin.ModelAdmin):
         "display_phone_number",
         "verified_name",
         "quality_rating",
+        "number_status",
+        "messaging_limit_tier",
+        "app_id",
+        "token_expires_at",
         "last_verified_at",
+        "health_status",
+        "last_checked_at",
+        "last_error_code",
+        "consecutive_auth_failures",
+        "next_check_at",
         "updated_by",
         "updated_at",
     ]

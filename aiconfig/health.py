@@ -14,8 +14,6 @@ from common.credential_health import CHECK_OK, CheckResult, HealthStatus, Outcom
 from common.http import bulkhead
 from common.tasks import claim
 from organizations.credential_health import credential_health_record
-from plans.models import Purpose
-from plans.services import ai_spend
 
 CREDENTIAL = "AI provider key"
 KEY_UNREADABLE = "key_unreadable"
@@ -78,48 +76,29 @@ def ai_health_check(*, organization_id: int, due: datetime | None = None) -> Che
     check: a check already made since then is not made again (a task run twice). Returns the
     result, or None when nothing was checked."""
     with claim(f"health-check:{organization_id}", stale_after=_claim_stale_after()):
-        configs = list(AIConfig.objects.filter(organization_id=organization_id).order_by("slot"))
-        results = [_check_one(config, due) for config in configs]
-        # The task reports the main key's result (else the backup key's).
-        by_slot = {c.slot: r for c, r in zip(configs, results, strict=True) if r is not None}
-        return by_slot.get("primary") or next(iter(by_slot.values()), None)
+        first = None
+        # Every stored key of the organization (its primary and its backup).
+        for config in AIConfig.objects.filter(organization_id=organization_id).order_by("pk"):
+            if due is not None and config.last_checked_at and config.last_checked_at >= due:
+                continue
+            result = _check_one(config, organization_id)
+            first = first or result
+        return first
 
 
-def _check_one(config: AIConfig, due: datetime | None) -> CheckResult | None:
-    """Checks one stored key (the main or the backup key), metered in the usage ledger."""
-    if due is not None and config.last_checked_at and config.last_checked_at >= due:
-        return None
+def _check_one(config: AIConfig, organization_id: int) -> CheckResult:
     if config.key_unreadable:
         result = CheckResult(Outcome.ATTENTION, KEY_UNREADABLE)
     else:
         # The same outbound slots as requests (raises common.http.Busy when none is free:
         # our capacity says nothing about the key, so the task is retried later).
-        with (
-            bulkhead(organization_id=config.organization_id),
-            ai_spend(
-                organization=config.organization,
-                credential=config.slot,
-                provider=config.provider,
-                model=config.model,
-                purpose=Purpose.HEALTH_CHECK,
-                prompt_text=clients.KEY_TEST_PROMPT,
-                max_output_tokens=clients.KEY_TEST_MAX_TOKENS,
-                enforce=False,
-            ) as call,
-        ):
+        with bulkhead(organization_id=organization_id):
             test = clients.test_key(
                 provider=config.provider,
                 api_key=config.api_key,
                 model=config.model,
                 base_url=config.base_url or None,
                 list_models=False,
-            )
-            call.settle(
-                ok=test.success,
-                error_code=test.error_code or "",
-                model=test.answered_model or config.model,
-                input_tokens=test.input_tokens,
-                output_tokens=test.output_tokens,
             )
         result = classify(test.error_code if not test.success else None)
     ai_health_record(config=config, result=result, source="check")

@@ -488,3 +488,11 @@ LOGGING = {
         "django.server": {"handlers": [], "propagate": True},
     },
 }
+
+# Broadcasts (messaging/broadcasts/): at most this many messages a second per WhatsApp number,
+# across every task consumer together (Meta allows 80 by default); the messaging limit assumed
+# until the health check has read the number's own (Meta's limit for a new business); and how
+# many sends one consumer keeps in flight for a broadcast.
+WHATSAPP_SEND_RATE = env.float("WHATSAPP_SEND_RATE", default=20.0)
+WHATSAPP_DEFAULT_MESSAGING_LIMIT = env.int("WHATSAPP_DEFAULT_MESSAGING_LIMIT", default=250)
+BROADCAST_SEND_THREADS = env.int("BROADCAST_SEND_THREADS", default=6)

@@ -24,3 +24,6 @@ from config.settings import *  # noqa: E402,F403
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Hashing cost is not what the tests measure.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Broadcasts send from the test's own thread (its database transaction is not visible to
+# others); the consumer tests turn threads on.
+BROADCAST_SEND_THREADS = 1

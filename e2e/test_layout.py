@@ -32,6 +32,8 @@ from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 from devtools.fakes.providers import VALID_KEYS
 from e2e.conftest import ARTIFACTS
 from messaging.models import (
+    Broadcast,
+    BroadcastRecipient,
     ConsentRecord,
     Contact,
     ContactGroup,
@@ -160,6 +162,14 @@ PAGES = [
     LayoutPage("/admin/plans/aiusage/", "superuser"),
     LayoutPage("/admin/messaging/contact/", "superuser"),
     LayoutPage("/admin/messaging/consentrecord/", "superuser"),
+    LayoutPage("/broadcasts/", "owner"),
+    LayoutPage("/broadcasts/", "member"),
+    LayoutPage("/broadcasts/new/", "owner"),
+    LayoutPage("/broadcasts/new/", "member", 403),
+    LayoutPage("/broadcasts/{broadcast_id}/", "owner"),
+    LayoutPage("/broadcasts/{broadcast_id}/", "member"),
+    LayoutPage("/admin/messaging/broadcast/", "superuser"),
+    LayoutPage("/admin/messaging/broadcast/{broadcast_id}/change/", "superuser"),
 ]
 
 LONG_TEXT = (
@@ -259,8 +269,10 @@ def seed() -> dict[str, str]:
     )
     contact_id, group_id, pending_import_id = seed_contacts(org, owner)
     contacts = _seed_contacts_and_templates(org)
+    broadcast = _seed_broadcast(org, owner)
     return {
         **contacts,
+        "broadcast_id": broadcast.pk,
         "contact_id": str(contact_id),
         "group_id": str(group_id),
         "pending_import_id": str(pending_import_id),
@@ -366,6 +378,53 @@ def _seed_contacts_and_templates(org) -> dict[str, str]:
         "window_open_contact": str(open_contact.pk),
         "window_closed_contact": str(closed_contact.pk),
     }
+
+
+def _seed_broadcast(org, owner) -> Broadcast:
+    """A paused broadcast with a long name and recipients in every state."""
+    broadcast = Broadcast.objects.create(
+        organization=org,
+        name="Christmas Eve candlelight service invitation for every family of the parish 2026",
+        template_name="christmas_eve_candlelight_service_invitation_with_directions",
+        template_language="en_US",
+        template_category="MARKETING",
+        variables=["{{first_name}}"],
+        status="paused",
+        pause_code="messaging_limit",
+        pause_reason="Your number reached its messaging limit: 250 people outside their "
+        "24-hour window in 24 hours. The broadcast goes on by itself when it may.",
+        created_by=owner,
+        recipients_total=8,
+    )
+    group = ContactGroup.objects.create(organization=org, name="Families of the parish")
+    for i, (status, code) in enumerate(
+        [
+            ("read", ""),
+            ("delivered", ""),
+            ("sent", ""),
+            ("failed", "marketing_opted_out"),
+            ("skipped", "us_number"),
+            ("skipped", "no_consent"),
+            ("unknown", "cut_off"),
+            ("queued", ""),
+        ]
+    ):
+        contact = Contact.objects.create(
+            organization=org,
+            name=f"Maximilian Oduya-Fitzgerald the {i}th of the Greater Metropolitan Area",
+            phone=f"+4479119876{i:02d}",
+            opted_in_at=timezone.now(),
+        )
+        contact.groups.add(group)
+        BroadcastRecipient.objects.create(
+            broadcast=broadcast,
+            contact=contact,
+            phone=contact.phone,
+            status=status,
+            error_code=code,
+            sent_at=timezone.now() if status in ("read", "delivered", "sent") else None,
+        )
+    return broadcast
 
 
 def log_in(context, live_server, email: str) -> None:

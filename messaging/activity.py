@@ -1,4 +1,4 @@
-"""The Activity page's sentences for contact changes worth an audit row and for templates
+"""The Activity page's sentences for contact, template and broadcast changes worth an audit row
 (registered in ready())."""
 
 from organizations import activity, audit
@@ -56,9 +56,34 @@ def _template_sync_requested(event, actor):
     return f"{actor} asked for the templates to be synced from Meta"
 
 
+def _broadcast(verb):
+    def sentence(event, actor):
+        return f"{actor} {verb} the broadcast \u201c{event.target}\u201d"
+
+    return sentence
+
+
+def _broadcast_created(event, actor):
+    total = _meta(event, "recipients", 0)
+    skipped = _meta(event, "skipped", 0)
+    people = "1 person" if total == 1 else f"{total} people"
+    text = f"{actor} started the broadcast \u201c{event.target}\u201d to {people}"
+    return text + (f" ({skipped} skipped)" if skipped else "")
+
+
+def _broadcast_paused(event, actor):
+    return (
+        f"WhatsApp stopped the broadcast \u201c{event.target}\u201d; owners and admins were emailed"
+    )
+
+
 def register_sentences() -> None:
     activity.register(audit.TEMPLATE_SUBMITTED, _template_submitted)
     activity.register(audit.TEMPLATE_SYNC_REQUESTED, _template_sync_requested)
+    activity.register(audit.BROADCAST_CREATED, _broadcast_created)
+    activity.register(audit.BROADCAST_CANCELLED, _broadcast("cancelled"))
+    activity.register(audit.BROADCAST_RESUMED, _broadcast("resumed"))
+    activity.register(audit.BROADCAST_PAUSED, _broadcast_paused)
     activity.register(audit.CONTACTS_IMPORTED, _imported)
     activity.register(audit.CONTACTS_EXPORTED, _exported)
     activity.register(audit.CONTACT_DELETED, _deleted)

@@ -2,7 +2,14 @@ from django.contrib import admin
 
 from aiconfig.providers import provider_label
 from common.admin import ReadOnlyAdmin
-from messaging.models import ConsentRecord, Contact, ContactGroup, MessageRecord
+from messaging.models import (
+    Broadcast,
+    BroadcastRecipient,
+    ConsentRecord,
+    Contact,
+    ContactGroup,
+    MessageRecord,
+)
 
 
 @admin.register(MessageRecord)
@@ -107,5 +114,43 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
         "detail",
         "actor",
         "created_at",
+
+
+class BroadcastRecipientInline(admin.TabularInline):
+    model = BroadcastRecipient
+    fields = ["phone", "status", "error_code", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(ReadOnlyAdmin):
+    """Read-only: broadcasts are made, cancelled and resumed through the pages and the API,
+    whose services keep Meta's rules."""
+
+    list_display = ["name", "organization", "status", "recipients_total", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "organization__name", "organization__slug"]
+    date_hierarchy = "created_at"
+    inlines = [BroadcastRecipientInline]
+    fields = [
+        "organization",
+        "name",
+        "template_name",
+        "template_language",
+        "template_category",
+        "status",
+        "pause_reason",
+        "resume_at",
+        "scheduled_at",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "recipients_total",
     ]
     readonly_fields = fields

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from messaging import api
 from messaging.contacts import api as contacts_api
@@ -24,4 +24,5 @@ urlpatterns = [
     ),
     path("whatsapp/templates", api.TemplateListView.as_view(), name="api-templates"),
     path("whatsapp/templates/sync", api.TemplateSyncView.as_view(), name="api-templates-sync"),
+    path("", include("messaging.broadcasts.api_urls")),
 ]

@@ -369,3 +369,115 @@ class TemplateSync(models.Model):
 
     def __str__(self):
         return f"Template sync of {self.organization_id}"
+
+
+class SendRateSlot(models.Model):
+    """The next moment one WhatsApp number may send (epoch seconds): every consumer claims its
+    slot here, so the per-number rate holds across all of them together."""
+
+    phone_number_id = models.CharField(max_length=20, unique=True)
+    next_at = models.FloatField(default=0.0)
+
+    def __str__(self):
+        return self.phone_number_id
+
+
+class BroadcastStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Broadcast(models.Model):
+    """One approved template sent to many contacts by the task engine, within Meta's limits."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    template_name = models.CharField(max_length=512)
+    template_language = models.CharField(max_length=20)
+    # The template's category when the broadcast was made: marketing needs marketing consent.
+    template_category = models.CharField(max_length=40, blank=True)
+    # What fills the template's variables: a list (positional) or an object (named); a value
+    # may name a contact field, e.g. "{{first_name}}".
+    variables = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=20, choices=BroadcastStatus.choices, default=BroadcastStatus.QUEUED
+    )
+    # Why it is paused (words for people) and our error code, and when it may go on by itself.
+    pause_reason = models.CharField(max_length=300, blank=True)
+    pause_code = models.CharField(max_length=40, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recipients_total = models.PositiveIntegerField(default=0)
+    # The consumer that drives the broadcast holds it until then and renews it while sending;
+    # a consumer killed mid-broadcast lets it lapse, and another one takes over.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["status", "scheduled_at"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RecipientStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    # The send was cut off mid-call (the consumer stopped): Meta may or may not have taken it,
+    # so it is not sent again.
+    UNKNOWN = "unknown", "Unknown"
+    CANCELLED = "cancelled", "Not sent (cancelled)"
+
+
+class BroadcastRecipient(models.Model):
+    """One person of a broadcast. (broadcast, phone) is unique: nobody gets it twice."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(
+        "Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    phone = models.CharField(max_length=16)
+    status = models.CharField(
+        max_length=20, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
+    )
+    # Why it was skipped or failed (our code), and Meta's code when Meta gave one.
+    error_code = models.CharField(max_length=40, blank=True)
+    meta_error_code = models.IntegerField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Not before then (a throughput or per-person back-off).
+    not_before = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "phone"], name="unique_broadcast_phone")
+        ]
+        indexes = [
+            models.Index(fields=["broadcast", "status"]),
+            models.Index(fields=["message_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.phone} ({self.status})"

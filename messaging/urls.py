@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from messaging import views
 from messaging.contacts import views as contact_views
@@ -25,4 +25,5 @@ urlpatterns = [
     path("contacts/<int:contact_id>/", contact_views.contact_detail, name="contact"),
     path("contacts/<int:contact_id>/delete/", contact_views.contact_delete, name="contact-delete"),
     path("messages/templates/", views.templates_page, name="message-templates"),
+    path("", include("messaging.broadcasts.urls")),
 ]

@@ -31,6 +31,10 @@ CONTACTS_IMPORTED = "contacts.imported"
 CONTACTS_EXPORTED = "contacts.exported"
 CONTACT_GROUP_DELETED = "contact_group.deleted"
 CONTACT_SETTINGS_UPDATED = "contact_settings.updated"
+BROADCAST_CREATED = "broadcast.created"
+BROADCAST_CANCELLED = "broadcast.cancelled"
+BROADCAST_RESUMED = "broadcast.resumed"
+BROADCAST_PAUSED = "broadcast.paused"
 
 TEMPLATE_SUBMITTED = "template.submitted"
 TEMPLATE_SYNC_REQUESTED = "template.sync_requested"
@@ -70,6 +74,10 @@ ACTION_LABELS: dict[str, str] = {
     CONTACTS_EXPORTED: "Contacts exported as a CSV file",
     CONTACT_GROUP_DELETED: "Contact group deleted",
     CONTACT_SETTINGS_UPDATED: "Default country for numbers changed",
+    BROADCAST_CREATED: "Broadcast started",
+    BROADCAST_CANCELLED: "Broadcast cancelled",
+    BROADCAST_RESUMED: "Broadcast resumed",
+    BROADCAST_PAUSED: "Broadcast paused by WhatsApp",
 }
 
 

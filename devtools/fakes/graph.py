@@ -92,6 +92,9 @@ SEND_SCENARIOS = (
     "undeliverable",
     "marketing_opted_out",  # 131050
     "engagement_limited",  # 131049
+    "pair_rate_limit",  # 131056: too many messages to this person too fast
+    "account_blocked",  # 368: temporarily blocked for policy violations
+    "account_locked",  # 131031: the business account is locked
 )
 
 _PATH = re.compile(r"/v\d+\.\d+/(?P<id>\d+)(?P<edge>/phone_numbers|/messages|/message_templates)?")
@@ -230,6 +233,26 @@ _SCENARIO_ANSWERS: dict[str, Any] = {
         131049,
         "This message was not delivered to maintain healthy ecosystem engagement.",
         "Meta chose not to deliver this message.",
+    ),
+    "pair_rate_limit": lambda: _send_error(
+        131056,
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from the sender phone number to the same recipient phone "
+        "number in a short period of time.",
+    ),
+    "account_blocked": lambda: _graph_error(
+        400,
+        368,
+        "Temporarily blocked for policies violations",
+        error_data={
+            "messaging_product": "whatsapp",
+            "details": "The WhatsApp Business Account was restricted for policy violations.",
+        },
+    ),
+    "account_locked": lambda: _send_error(
+        131031,
+        "Business Account locked",
+        "The WhatsApp Business Account associated with this phone number has been locked.",
     ),
 }
 
@@ -718,7 +741,7 @@ class FakeGraph:
             "wamid." + base64.b64encode(secrets.token_bytes(30)).decode()
         )
         self.next_message_id = None
-        message = {"id": message_id, "from": phone_number_id, **body}
+        message = {"id": message_id, "from": phone_number_id, "at": time.time(), **body}
         with self._lock:
             self.sent.append(message)
         if self.on_send is not None:

@@ -62,3 +62,11 @@ def send_status(record: MessageRecord):
         label,
         f": {reason}" if reason else "",
     )
+
+
+@register.filter
+def recipient_reason(code: str) -> str:
+    """Why a broadcast recipient was skipped or not sent, in words."""
+    from messaging.broadcasts.selectors import recipient_reason as reason
+
+    return reason(code)

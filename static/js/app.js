@@ -41,3 +41,35 @@ document.querySelectorAll("select[data-base-url-providers]").forEach(function (p
     node.textContent = format.format(moment);
   });
 })();
+
+// A broadcast's progress refreshes itself while it is sending (without JavaScript, reloading
+// the page shows the same).
+(function () {
+  var section = document.querySelector("[data-broadcast-progress]");
+  if (!section || !window.fetch) { return; }
+  var url = section.getAttribute("data-broadcast-progress");
+  function set(name, value) {
+    var el = section.querySelector("[data-field=" + name + "]");
+    if (el) { el.textContent = value; }
+  }
+  function refresh() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        var bar = section.querySelector("progress");
+        if (bar) { bar.value = data.progress; bar.textContent = data.progress + "%"; }
+        set("progress_text", data.progress + "%");
+        set("status_words", data.status_words);
+        var reason = section.querySelector("[data-field=pause_reason]");
+        if (reason) { reason.textContent = data.pause_reason; reason.hidden = !data.pause_reason; }
+        Object.keys(data.counts).forEach(function (key) {
+          var count = section.querySelector("[data-count=" + key + "]");
+          if (count) { count.textContent = data.counts[key]; }
+        });
+        if (data.active) { window.setTimeout(refresh, 2000); }
+      })
+      .catch(function () { window.setTimeout(refresh, 5000); });
+  }
+  window.setTimeout(refresh, 2000);
+})();

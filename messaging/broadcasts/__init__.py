@@ -1,0 +1,1 @@
+"""Broadcasts: one approved template sent to many contacts by the task engine."""

@@ -1,0 +1,492 @@
+"""The broadcast engine: sends one broadcast's template to its recipients from the task engine,
+within Meta's rules.
+
+- One consumer drives a broadcast at a time: it holds a lease on the row and renews it with
+  every recipient it claims; a consumer killed mid-broadcast lets it lapse, and the minute tick
+  (messaging/tasks.py) hands the broadcast to whichever consumer runs next.
+- Each recipient is claimed (queued → sending) before Meta is called and marked after, so a
+  send cut off mid-call stays `sending` and is reported `unknown`: never sent twice.
+- The pace: the number's rate (messaging/send_rate.py), its messaging limit (unique people
+  outside their window per 24 hours), 6 seconds between messages to one person, and Meta's
+  answers: a recipient's own error marks that recipient and the broadcast goes on; throughput
+  errors back off; errors about the template, the number or the account pause the broadcast."""
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from common.errors import ServiceError
+from common.http import Busy
+from messaging import services as message_services
+from messaging.broadcasts import alerts
+from messaging.broadcasts.variables import contact_values
+from messaging.contacts.services import contact_opt_out
+from messaging.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    ConsentSource,
+    MessageKind,
+    MessageRecord,
+    MessageTemplate,
+    RecipientStatus,
+)
+from messaging.send_rate import send_slot_wait
+from whatsapp import graph
+from whatsapp.models import MESSAGING_LIMIT_UNLIMITED
+from whatsapp.selectors import whatsapp_config_for
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)
+LEASE_CHECK_SECONDS = 1.0
+PAIR_GAP = timedelta(seconds=6)
+WINDOW = timedelta(hours=24)
+# A send that did not reach Meta (unreachable, Meta's 5xx) is tried again this many times.
+MAX_ATTEMPTS = 4
+MAX_BACKOFF_SECONDS = 60
+BUSY_WAIT_SECONDS = 0.2
+
+
+@dataclass
+class Pause:
+    """Why the broadcast stops for now, and when it may go on by itself (None: someone has to
+    look first, then press Resume)."""
+
+    code: str
+    reason: str
+    resume_at: datetime | None = None
+    alert: bool = False
+
+
+class _Run:
+    """One driving of one broadcast by this consumer; its sending threads share it."""
+
+    def __init__(self, broadcast: Broadcast, template: MessageTemplate, lease_owner: str):
+        self.broadcast = broadcast
+        self.organization = broadcast.organization
+        self.template = template
+        self.lease_owner = lease_owner
+        self.phone_number_id = whatsapp_config_for(broadcast.organization).phone_number_id
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.pause: Pause | None = None
+        self.limit = messaging_limit_for(broadcast.organization)
+        self.reached = people_reached_outside_window(self.organization, self.phone_number_id)
+        self.backoff_until = 0.0
+        self.lease_renewed = 0.0
+
+    def halt(self, pause: Pause) -> None:
+        with self.lock:
+            if self.pause is None:
+                self.pause = pause
+        self.stop.set()
+
+
+# --- reads the engine needs --------------------------------------------------------------------
+
+
+def messaging_limit_for(organization) -> int | None:
+    """Unique people the number may reach outside their window per 24 hours (None: no limit).
+    The health check reads it from Meta; until it has, Meta's limit for a new business."""
+    config = whatsapp_config_for(organization)
+    if config is None:
+        return settings.WHATSAPP_DEFAULT_MESSAGING_LIMIT
+    if config.messaging_limit_tier == MESSAGING_LIMIT_UNLIMITED:
+        return None
+    return config.messaging_limit or settings.WHATSAPP_DEFAULT_MESSAGING_LIMIT
+
+
+def people_reached_outside_window(organization, phone_number_id: str) -> set[str]:
+    """The people (digits) this number sent a template to in the last 24 hours: the ones the
+    messaging limit counts."""
+    return set(
+        MessageRecord.objects.filter(
+            organization=organization,
+            kind=MessageKind.SEND,
+            ok=True,
+            phone_number_id=phone_number_id,
+            created_at__gte=timezone.now() - WINDOW,
+        )
+        .exclude(template_name="")
+        .values_list("to", flat=True)
+        .distinct()
+    )
+
+
+def _last_message_to(organization, digits: str) -> datetime | None:
+    """When this person was last sent a message, if within the pair gap."""
+    return (
+        MessageRecord.objects.filter(
+            organization=organization,
+            kind=MessageKind.SEND,
+            created_at__gte=timezone.now() - PAIR_GAP,
+            ok=True,
+            to=digits,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+# --- the lease ---------------------------------------------------------------------------------
+
+
+def _lease_take(broadcast_id: int, owner: str) -> bool:
+    """Takes the broadcast for this consumer unless another one holds a live lease."""
+    now = timezone.now()
+    return bool(
+        Broadcast.objects.filter(
+            pk=broadcast_id, status__in=[BroadcastStatus.QUEUED, BroadcastStatus.SENDING]
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_until=now + LEASE, lease_owner=owner)
+    )
+
+
+def _lease_renew(run: _Run) -> bool:
+    """Renews the lease; False when the broadcast was paused or cancelled meanwhile (or the
+    lease was lost), so the run stops."""
+    return bool(
+        Broadcast.objects.filter(
+            pk=run.broadcast.pk, status=BroadcastStatus.SENDING, lease_owner=run.lease_owner
+        ).update(lease_until=timezone.now() + LEASE)
+    )
+
+
+def _lease_release(broadcast_id: int, owner: str) -> None:
+    Broadcast.objects.filter(pk=broadcast_id, lease_owner=owner).update(
+        lease_until=None, lease_owner=""
+    )
+
+
+# --- driving a broadcast -----------------------------------------------------------------------
+
+
+def broadcast_run(*, broadcast_id: int) -> None:
+    """Sends the broadcast until it is done, paused or cancelled. Idempotent and safe to run
+    twice or concurrently: only the holder of the lease sends, and only queued recipients."""
+    owner = uuid.uuid4().hex
+    if not _lease_take(broadcast_id, owner):
+        return
+    try:
+        _drive(broadcast_id, owner)
+    finally:
+        _lease_release(broadcast_id, owner)
+
+
+def _drive(broadcast_id: int, owner: str) -> None:
+    broadcast = Broadcast.objects.select_related("organization").get(pk=broadcast_id)
+    pause = _cannot_start(broadcast)
+    if pause:
+        broadcast_pause_apply(broadcast=broadcast, pause=pause)
+        return
+    template = _template_of(broadcast)
+    # Only the lease holder sends: a recipient still `sending` was cut off mid-call by a
+    # consumer that stopped. Meta may have taken it, so it is not sent again.
+    BroadcastRecipient.objects.filter(broadcast=broadcast, status=RecipientStatus.SENDING).update(
+        status=RecipientStatus.UNKNOWN, error_code="cut_off"
+    )
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        status=BroadcastStatus.SENDING,
+        started_at=broadcast.started_at or timezone.now(),
+        pause_reason="",
+        pause_code="",
+        resume_at=None,
+    )
+    run = _Run(broadcast, template, owner)
+    count = max(1, settings.BROADCAST_SEND_THREADS)
+    if count == 1:
+        _sender(run)
+    else:
+        # Meta's answer takes tens of milliseconds: a few sends in flight keep up the rate.
+        threads = [
+            threading.Thread(target=_sender, args=(run, True), name=f"broadcast-{broadcast.pk}-{i}")
+            for i in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if run.pause:
+        broadcast_pause_apply(broadcast=broadcast, pause=run.pause)
+        return
+    _finish_if_done(broadcast)
+
+
+def _cannot_start(broadcast: Broadcast) -> Pause | None:
+    config = whatsapp_config_for(broadcast.organization)
+    if config is None:
+        return Pause("not_configured", "Connect your WhatsApp number in Settings, then resume.")
+    if config.token_unreadable:
+        return Pause(
+            "token_unreadable", "The stored access token can no longer be read: save it again."
+        )
+    template = _template_of(broadcast)
+    if template is None or not template.sendable:
+        return Pause(
+            "template_not_approved",
+            "The template is no longer approved or was removed at Meta. Sync your templates "
+            "and check it, then resume.",
+        )
+    return None
+
+
+def _template_of(broadcast: Broadcast) -> MessageTemplate | None:
+    return MessageTemplate.objects.filter(
+        organization=broadcast.organization,
+        name=broadcast.template_name,
+        language=broadcast.template_language,
+    ).first()
+
+
+def _finish_if_done(broadcast: Broadcast) -> None:
+    left = BroadcastRecipient.objects.filter(
+        broadcast=broadcast, status__in=[RecipientStatus.QUEUED, RecipientStatus.SENDING]
+    )
+    if (
+        left.filter(not_before__isnull=False).exists()
+        and not left.filter(not_before__isnull=True).exists()
+    ):
+        # Only people waiting out a back-off are left: the minute tick picks the broadcast up.
+        return
+    if not left.exists():
+        Broadcast.objects.filter(pk=broadcast.pk, status=BroadcastStatus.SENDING).update(
+            status=BroadcastStatus.DONE, finished_at=timezone.now()
+        )
+
+
+def _sender(run: _Run, own_thread: bool = False) -> None:
+    try:
+        while not run.stop.is_set():
+            recipient, wait = _claim_next(run)
+            if recipient is not None:
+                _send_one(run, recipient)
+            elif wait is not None:
+                run.stop.wait(wait)  # people waiting out a short back-off
+            else:
+                return
+    except Exception:  # a bug must not leave the other threads waiting for ever
+        logger.exception("broadcast %s: sending thread failed", run.broadcast.pk)
+        run.halt(Pause("internal_error", "Sending stopped because of an error on our side."))
+    finally:
+        if own_thread:
+            connection.close()
+
+
+def _claim_next(run: _Run) -> tuple[BroadcastRecipient | None, float | None]:
+    """The next queued recipient, now marked `sending` (one claim at a time per run); else
+    how long until someone waiting out a short back-off may go (None: nobody is left)."""
+    with run.lock:
+        # The lease is renewed (and a pause or cancel noticed) at most every second.
+        if time.monotonic() - run.lease_renewed >= LEASE_CHECK_SECONDS:
+            if not _lease_renew(run):
+                run.stop.set()
+            run.lease_renewed = time.monotonic()
+        if run.stop.is_set():
+            return None, None
+        now = timezone.now()
+        queued = BroadcastRecipient.objects.filter(
+            broadcast=run.broadcast, status=RecipientStatus.QUEUED
+        )
+        candidates = (
+            queued.filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .select_related("contact")
+            .order_by("id")
+        )
+        for recipient in candidates[:5]:
+            claimed = BroadcastRecipient.objects.filter(
+                pk=recipient.pk, status=RecipientStatus.QUEUED
+            ).update(status=RecipientStatus.SENDING, attempts=F("attempts") + 1)
+            if claimed:
+                recipient.status = RecipientStatus.SENDING
+                recipient.attempts += 1
+                return recipient, None
+        soonest = queued.order_by("not_before").values_list("not_before", flat=True).first()
+        if soonest is None:
+            return None, None
+        wait = (soonest - now).total_seconds()
+        # Longer waits are left to the minute tick, which drives the broadcast again.
+        return None, (max(0.05, wait) if wait <= MAX_BACKOFF_SECONDS else None)
+
+
+def _requeue(recipient: BroadcastRecipient, *, after_seconds: float) -> None:
+    BroadcastRecipient.objects.filter(pk=recipient.pk).update(
+        status=RecipientStatus.QUEUED,
+        not_before=timezone.now() + timedelta(seconds=after_seconds),
+    )
+
+
+def _mark(recipient: BroadcastRecipient, status: str, **fields) -> None:
+    BroadcastRecipient.objects.filter(pk=recipient.pk, status=RecipientStatus.SENDING).update(
+        status=status, **fields
+    )
+
+
+def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
+    digits = recipient.phone.lstrip("+")
+    # The messaging limit counts each person once per 24 hours.
+    if digits not in run.reached and run.limit is not None and len(run.reached) >= run.limit:
+        _requeue(recipient, after_seconds=0)
+        run.halt(_messaging_limit_pause(run))
+        return
+    last = _last_message_to(run.organization, digits)
+    if last and timezone.now() - last < PAIR_GAP:
+        _requeue(recipient, after_seconds=(last + PAIR_GAP - timezone.now()).total_seconds())
+        return
+    try:
+        values = contact_values(run.broadcast.variables, recipient.contact)
+    except ServiceError as exc:
+        _mark(recipient, RecipientStatus.FAILED, error_code=exc.code)
+        return
+    pause_for = run.backoff_until - time.time()
+    if pause_for > 0:  # Meta said the number sends too fast: everyone waits
+        run.stop.wait(pause_for)
+    send_slot_wait(phone_number_id=run.phone_number_id)
+    try:
+        record = message_services.template_message_send(
+            organization=run.organization,
+            template=run.template,
+            variables=values,
+            to=digits,
+            user=run.broadcast.created_by,
+        )
+    except message_services.TemplateSendFailed as exc:
+        _failed(run, recipient, exc.graph_error)
+        return
+    except Busy:
+        # Every outbound slot of this process is in use: this person waits a moment.
+        _requeue(recipient, after_seconds=BUSY_WAIT_SECONDS)
+        _undo_attempt(recipient)
+        return
+    except ServiceError as exc:  # values Meta would refuse, or the number disconnected
+        _mark(recipient, RecipientStatus.FAILED, error_code=exc.code)
+        return
+    with run.lock:
+        run.reached.add(digits)
+    _mark(
+        recipient,
+        RecipientStatus.SENT,
+        message_id=record.message_id,
+        sent_at=timezone.now(),
+        error_code="",
+    )
+    # A status Meta reported before the row had its message id.
+    broadcast_recipient_status_apply_stored(recipient_id=recipient.pk, record=record)
+
+
+def _failed(run: _Run, recipient: BroadcastRecipient, error: graph.GraphError) -> None:
+    scope = error.scope
+    if scope == graph.SCOPE_RECIPIENT:
+        _mark(
+            recipient,
+            RecipientStatus.FAILED,
+            error_code=error.error_code,
+            meta_error_code=error.graph_code,
+        )
+        if error.graph_code == 131050:
+            contact_opt_out(
+                organization=run.organization,
+                phone=recipient.phone,
+                reason="WhatsApp said the person stopped marketing messages.",
+                source=ConsentSource.SEND_ERROR,
+            )
+        return
+    if scope == graph.SCOPE_RATE_LIMIT:
+        if error.graph_code == 131056:  # too fast for this person
+            _requeue(recipient, after_seconds=PAIR_GAP.total_seconds())
+            return
+        # The number's throughput: everyone slows down.
+        delay = min(MAX_BACKOFF_SECONDS, 2 ** min(recipient.attempts, 6))
+        with run.lock:
+            run.backoff_until = max(run.backoff_until, time.time() + delay)
+        _requeue(recipient, after_seconds=delay)
+        return
+    if scope in (graph.SCOPE_TEMPLATE, graph.SCOPE_ACCOUNT):
+        _requeue(recipient, after_seconds=0)
+        _undo_attempt(recipient)
+        run.halt(
+            Pause(
+                error.error_code,
+                error.message,
+                alert=scope == graph.SCOPE_ACCOUNT,
+            )
+        )
+        return
+    if error.error_code in ("timeout", "invalid_response"):
+        # Meta may have taken it: never sent twice.
+        _mark(recipient, RecipientStatus.UNKNOWN, error_code=error.error_code)
+        return
+    # Did not reach Meta, or Meta failed: try again later, a few times.
+    if recipient.attempts >= MAX_ATTEMPTS:
+        _mark(recipient, RecipientStatus.FAILED, error_code=error.error_code)
+    else:
+        _requeue(recipient, after_seconds=min(MAX_BACKOFF_SECONDS, 2**recipient.attempts))
+
+
+def _undo_attempt(recipient: BroadcastRecipient) -> None:
+    BroadcastRecipient.objects.filter(pk=recipient.pk).update(attempts=F("attempts") - 1)
+
+
+def _messaging_limit_pause(run: _Run) -> Pause:
+    oldest = (
+        MessageRecord.objects.filter(
+            organization=run.organization,
+            kind=MessageKind.SEND,
+            ok=True,
+            phone_number_id=run.phone_number_id,
+            created_at__gte=timezone.now() - WINDOW,
+        )
+        .exclude(template_name="")
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    resume_at = (oldest + WINDOW) if oldest else timezone.now() + timedelta(minutes=5)
+    people = "1 person" if run.limit == 1 else f"{run.limit} people"
+    return Pause(
+        "messaging_limit",
+        f"Your number reached its messaging limit: {people} outside their 24-hour window in "
+        "24 hours. The broadcast goes on by itself when it may.",
+        resume_at=resume_at,
+    )
+
+
+@transaction.atomic
+def broadcast_pause_apply(*, broadcast: Broadcast, pause: Pause) -> None:
+    """Pauses a sending or queued broadcast with the reason; alerts owners and admins once for
+    errors about the number or the account."""
+    paused = Broadcast.objects.filter(
+        pk=broadcast.pk,
+        status__in=[BroadcastStatus.QUEUED, BroadcastStatus.SENDING],
+    ).update(
+        status=BroadcastStatus.PAUSED,
+        pause_code=pause.code,
+        pause_reason=pause.reason,
+        resume_at=pause.resume_at,
+    )
+    if paused and pause.alert:
+        transaction.on_commit(lambda: alerts.broadcast_paused_alert(broadcast_id=broadcast.pk))
+
+
+def broadcast_recipient_status_apply_stored(*, recipient_id: int, record: MessageRecord) -> None:
+    """Applies the status the sent message already has (Meta's webhook can be faster than
+    our write of the message id)."""
+    from messaging.broadcasts.services import broadcast_recipient_status_apply
+
+    if record.status in ("delivered", "read", "failed"):
+        broadcast_recipient_status_apply(
+            organization=record.organization,
+            message_id=record.message_id,
+            status=record.status,
+            error_code=record.status_error_code,
+        )

@@ -19,6 +19,7 @@ from messaging.services import template_values_check
 from organizations import audit
 from organizations.models import MANAGER_ROLES, Membership
 from organizations.services import audit_record
+from plans.services import broadcast_recipients_release, broadcast_recipients_reserve
 from whatsapp import events
 from whatsapp.selectors import whatsapp_config_for
 
@@ -126,7 +127,8 @@ def broadcast_create(
         raise ServiceError(
             "Choose at least one group or contact with a WhatsApp number.", field="group_ids"
         )
-    _reserve_recipients(organization, audience.sendable_count)
+    # The plan's monthly broadcast recipients (402 budget_exhausted when they do not fit).
+    broadcast_recipients_reserve(organization=organization, count=audience.sendable_count)
     scheduled_at = _clean_schedule(scheduled_at)
     broadcast = Broadcast.objects.create(
         organization=organization,
@@ -177,15 +179,6 @@ def _enqueue(broadcast_id: int) -> None:
     tasks.send_broadcast(broadcast_id)
 
 
-def _reserve_recipients(organization, count: int) -> None:
-    """The plan's monthly broadcast recipients: the one choke point lives in plans/."""
-    try:
-        from plans.services import broadcast_recipients_reserve
-    except ImportError:  # pragma: no cover - plans not installed
-        return
-    broadcast_recipients_reserve(organization=organization, count=count)
-
-
 def _broadcast_for_manager(membership: Membership, broadcast_id) -> Broadcast:
     _require_manager(membership)
     broadcast = (
@@ -208,9 +201,10 @@ def broadcast_cancel(*, membership: Membership, broadcast_id, ip: str | None = N
     broadcast.status = BroadcastStatus.CANCELLED
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
-    BroadcastRecipient.objects.filter(broadcast=broadcast, status=RecipientStatus.QUEUED).update(
-        status=RecipientStatus.CANCELLED
-    )
+    not_sent = BroadcastRecipient.objects.filter(
+        broadcast=broadcast, status=RecipientStatus.QUEUED
+    ).update(status=RecipientStatus.CANCELLED)
+    broadcast_recipients_release(organization=broadcast.organization, count=not_sent)
     audit_record(
         organization=broadcast.organization,
         actor=membership.user,

@@ -725,3 +725,32 @@ def test_it_waits_for_a_free_outbound_slot_instead_of_failing(church, fake_graph
     assert sent_to(fake_graph) == ["2348031234567", "5511987654321"]
     assert Broadcast.objects.get(pk=broadcast_id).status == "done"
     assert set(BroadcastRecipient.objects.values_list("attempts", flat=True)) <= {0, 1}
+
+
+def test_it_stops_at_the_plans_monthly_broadcast_recipients_and_names_the_cap(
+    church, fake_graph, settings
+):
+    settings.PLAN_FREE_BROADCAST_RECIPIENTS = 3  # the church is on the Free plan
+
+    first = create(church)  # 2 people receive it (2 skipped do not count)
+    second = create(church)
+
+    assert first.status_code == 201
+    assert second.status_code == 402
+    body = second.json()
+    assert body["error_code"] == "budget_exhausted" and body["cap"] == "broadcast_recipients"
+    assert body["resets_at"]
+    assert Broadcast.objects.count() == 1 and len(sent_to(fake_graph)) == 2
+
+
+def test_it_gives_back_the_recipients_a_cancelled_broadcast_did_not_reach(
+    church, fake_graph, settings
+):
+    settings.PLAN_FREE_BROADCAST_RECIPIENTS = 2
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    scheduled = create(church, scheduled_at=later).json()["id"]
+    assert create(church).status_code == 402
+
+    api_client(church.owner).post(f"/api/broadcasts/{scheduled}/cancel")
+
+    assert create(church).status_code == 201

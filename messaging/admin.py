@@ -114,6 +114,8 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
         "detail",
         "actor",
         "created_at",
+    ]
+    readonly_fields = fields
 
 
 class BroadcastRecipientInline(admin.TabularInline):

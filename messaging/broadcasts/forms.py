@@ -4,12 +4,10 @@ template's variables and confirms (after a preview of who is skipped and why).""
 from django import forms
 
 from messaging.broadcasts.services import NAME_MAX
-from messaging.broadcasts.variables import CONTACT_FIELDS
 
 VALUE_HELP = (
-    "Fixed text, or a contact field: "
-    + ", ".join("{{" + field + "}}" for field in CONTACT_FIELDS)
-    + "."
+    "Fixed text, or a contact field: {{first_name}}, {{name}} or {{phone}}. "
+    "{{first_name|friend}} says \u201cfriend\u201d to someone without a name."
 )
 
 

@@ -27,13 +27,10 @@ from common.errors import ServiceError
 from common.http import Busy
 from messaging import services as message_services
 from messaging.broadcasts import alerts
-from messaging.broadcasts.variables import contact_values
-from messaging.contacts.services import contact_opt_out
 from messaging.models import (
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
-    ConsentSource,
     MessageKind,
     MessageRecord,
     MessageTemplate,
@@ -343,22 +340,21 @@ def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
     if last and timezone.now() - last < PAIR_GAP:
         _requeue(recipient, after_seconds=(last + PAIR_GAP - timezone.now()).total_seconds())
         return
-    try:
-        values = contact_values(run.broadcast.variables, recipient.contact)
-    except ServiceError as exc:
-        _mark(recipient, RecipientStatus.FAILED, error_code=exc.code)
-        return
     pause_for = run.backoff_until - time.time()
     if pause_for > 0:  # Meta said the number sends too fast: everyone waits
         run.stop.wait(pause_for)
     send_slot_wait(phone_number_id=run.phone_number_id)
     try:
+        # Consent was checked when the broadcast was made (the skipped are not queued); the
+        # send fills in each person's fields and opts them out on Meta's 131050.
         record = message_services.template_message_send(
             organization=run.organization,
             template=run.template,
-            variables=values,
-            to=digits,
+            variables=run.broadcast.variables,
+            contact=recipient.contact,
+            to=None if recipient.contact else digits,
             user=run.broadcast.created_by,
+            check_consent=False,
         )
     except message_services.TemplateSendFailed as exc:
         _failed(run, recipient, exc.graph_error)
@@ -393,13 +389,6 @@ def _failed(run: _Run, recipient: BroadcastRecipient, error: graph.GraphError) -
             error_code=error.error_code,
             meta_error_code=error.graph_code,
         )
-        if error.graph_code == 131050:
-            contact_opt_out(
-                organization=run.organization,
-                phone=recipient.phone,
-                reason="WhatsApp said the person stopped marketing messages.",
-                source=ConsentSource.SEND_ERROR,
-            )
         return
     if scope == graph.SCOPE_RATE_LIMIT:
         if error.graph_code == 131056:  # too fast for this person

@@ -12,10 +12,11 @@ from messaging.models import (
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
+    Contact,
     RecipientStatus,
 )
 from messaging.selectors import template_named
-from messaging.services import template_values_check
+from messaging.services import template_values_check, template_values_for_contact
 from organizations import audit
 from organizations.models import MANAGER_ROLES, Membership
 from organizations.services import audit_record
@@ -60,19 +61,14 @@ def _clean_schedule(scheduled_at: datetime | None) -> datetime | None:
     return scheduled_at
 
 
-def _variables_for_check(template, variables):
-    """The variables as Meta will see them for someone with every contact field filled in,
-    so a fixed value that breaks Meta's rules is refused now, not once per person."""
-    from messaging.broadcasts.variables import CONTACT_FIELD
+# Someone with every contact field filled in, to check the values before anyone is sent to.
+SAMPLE_CONTACT = Contact(name="Sample Person", phone="+15550000000")
 
-    def sample(value):
-        return "Sample" if isinstance(value, str) and CONTACT_FIELD.match(value) else value
 
-    if isinstance(variables, dict):
-        return {key: sample(value) for key, value in variables.items()}
-    if isinstance(variables, list):
-        return [sample(value) for value in variables]
-    return variables
+def _variables_for_check(variables):
+    """The variables as Meta will see them for a person with every field, so a fixed value
+    that breaks Meta's rules is refused now, not once per person."""
+    return template_values_for_contact(variables, SAMPLE_CONTACT)
 
 
 @transaction.atomic
@@ -116,7 +112,7 @@ def broadcast_create(
         )
     if variables is None:
         variables = {} if template.is_named else []
-    template_values_check(template, _variables_for_check(template, variables))
+    template_values_check(template, _variables_for_check(variables))
     audience = broadcast_audience(
         organization=organization,
         group_ids=group_ids,

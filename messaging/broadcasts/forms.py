@@ -38,12 +38,16 @@ class BroadcastForm(forms.Form):
             (str(g.pk), f"{g.name} ({g.contact_count})") for g in groups
         ]
         template = self.chosen_template()
+        # The blanks appear once a template is chosen; they are required from the step that
+        # shows them on (the first "Next" only reveals them).
+        shown = any(key.startswith("var_") for key in (self.data if self.is_bound else {}))
         if template is not None:
             for variable in template.variables:
                 self.fields[f"var_{variable}"] = forms.CharField(
                     label=f"Variable {{{{{variable}}}}}",
                     max_length=1024,
                     help_text=VALUE_HELP,
+                    required=shown,
                 )
 
     def chosen_template(self):
@@ -62,6 +66,10 @@ class BroadcastForm(forms.Form):
             return []
         values = {v: self.cleaned_data.get(f"var_{v}", "") for v in template.variables}
         return values if template.is_named else [values[v] for v in template.variables]
+
+    def has_values(self) -> bool:
+        """Every blank has a value (the step that showed them was filled in)."""
+        return all(self.cleaned_data.get(name) for name in self.fields if name.startswith("var_"))
 
     def variable_fields(self):
         return [self[name] for name in self.fields if name.startswith("var_")]

@@ -53,20 +53,24 @@ def broadcast_new(request):
     groups = list(contact_groups_for(organization).order_by("name"))
     data = request.POST if request.method == "POST" else None
     form = BroadcastForm(data, templates=templates, groups=groups)
-    context = {"membership": request.membership, "form": form, "templates": templates}
+    template = form.chosen_template()
+    context = {
+        "membership": request.membership,
+        "form": form,
+        "templates": templates,
+        "template": template,
+    }
     if request.method != "POST":
         return render(request, "broadcasts/new.html", context)
     if not form.is_valid():
         return render(request, "broadcasts/new.html", context, status=400)
-    template = form.chosen_template()
     context["audience"] = selectors.broadcast_audience(
         organization=organization,
         group_ids=form.cleaned_data["groups"],
         marketing=template.category == "MARKETING",
     )
     context["skip_reasons"] = selectors.SKIP_REASONS
-    context["template"] = template
-    if request.POST.get("action") != "send":
+    if request.POST.get("action") != "send" or not form.has_values():
         return render(request, "broadcasts/new.html", context)
     try:
         broadcast = services.broadcast_create(

@@ -23,6 +23,7 @@ from messaging.broadcasts.serializers import (
 )
 from organizations.permissions import IsManagerOrReadOnly, IsOrganizationMember
 from organizations.request_context import api_membership, client_ip
+from organizations.serializers import EMPTY_REQUEST, EmptySerializer
 
 PERMISSIONS = [IsAuthenticated, IsOrganizationMember, IsManagerOrReadOnly]
 D403 = "Only owners and admins can send, cancel or resume broadcasts."
@@ -120,14 +121,15 @@ class BroadcastRecipientsView(APIView):
 
 class _BroadcastActionView(APIView):
     permission_classes = PERMISSIONS
-    action = None
+    service = None
 
     def post(self, request, broadcast_id):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
         membership = api_membership(request)
         if selectors.broadcast_get(membership.organization, broadcast_id) is None:
             return _not_found()
         try:
-            broadcast = type(self).action(
+            broadcast = type(self).service(
                 membership=membership, broadcast_id=broadcast_id, ip=client_ip(request)
             )
         except ServiceError as exc:
@@ -138,7 +140,7 @@ class _BroadcastActionView(APIView):
 ACTION_SCHEMA = {
     "tags": ["broadcasts"],
     "parameters": [ORGANIZATION_PARAMETER],
-    "request": None,
+    "request": EMPTY_REQUEST,
     "responses": {
         200: BroadcastSerializer,
         **error_responses(*ORGANIZATION_ERRORS, d403=D403, d404=D404),
@@ -147,7 +149,7 @@ ACTION_SCHEMA = {
 
 
 class BroadcastCancelView(_BroadcastActionView):
-    action = services.broadcast_cancel
+    service = services.broadcast_cancel
 
     @extend_schema(
         summary="Cancel: nobody still waiting receives it (owners and admins)", **ACTION_SCHEMA
@@ -157,7 +159,7 @@ class BroadcastCancelView(_BroadcastActionView):
 
 
 class BroadcastResumeView(_BroadcastActionView):
-    action = services.broadcast_resume
+    service = services.broadcast_resume
 
     @extend_schema(summary="Resume a paused broadcast (owners and admins)", **ACTION_SCHEMA)
     def post(self, request, broadcast_id):

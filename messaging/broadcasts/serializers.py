@@ -8,73 +8,8 @@ from messaging.broadcasts.selectors import broadcast_counts
 from messaging.broadcasts.services import NAME_MAX
 from messaging.contacts.serializers import IdListField
 from messaging.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
+from messaging.serializers import TemplateChoiceField
 
-VARIABLE_VALUE_MAX = 1024
-VARIABLES_MAX = 100
-
-
-VARIABLES_SCHEMA = {
-    "oneOf": [
-        {"type": "array", "items": {"type": "string"}},
-        {"type": "object", "additionalProperties": {"type": "string"}},
-    ],
-    "description": "Values for the template's variables: a list in order for positional "
-    "ones ({{1}}, {{2}}…), an object by name for named ones. A value may use contact fields: "
-    '"{{first_name}}", "{{name}}", "{{phone}}", with a fallback: "{{first_name|friend}}".',
-}
-
-
-def _is_text(value, max_length: int) -> bool:
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= max_length
-        and "\x00" not in value
-        and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
-    )
-
-
-def _variables_valid(data) -> bool:
-    values = list(data.values()) if isinstance(data, dict) else data
-    if not isinstance(values, list) or len(values) > VARIABLES_MAX:
-        return False
-    keys = list(data) if isinstance(data, dict) else []
-    return all(_is_text(text, VARIABLE_VALUE_MAX) or text == "" for text in [*values, *keys])
-
-
-@extend_schema_field(
-    {
-        "type": "object",
-        "required": ["name", "language"],
-        "properties": {
-            "name": {"type": "string", "maxLength": 512},
-            "language": {"type": "string", "maxLength": 20},
-            "variables": VARIABLES_SCHEMA,
-        },
-    }
-)
-class BroadcastTemplateField(serializers.Field):
-    """`{name, language, variables?}`; any fault is one message for the whole field (the
-    error body keeps `fields` flat)."""
-
-    default_error_messages = {
-        "invalid": "Must be an object with the template's name and language (text), and "
-        f"optionally its variables: a list or an object of at most {VARIABLES_MAX} texts of at "
-        f"most {VARIABLE_VALUE_MAX} characters."
-    }
-
-    def to_internal_value(self, data):
-        if (
-            not isinstance(data, dict)
-            or set(data) - {"name", "language", "variables"}
-            or not _is_text(data.get("name"), 512)
-            or not _is_text(data.get("language"), 20)
-            or ("variables" in data and not _variables_valid(data["variables"]))
-        ):
-            self.fail("invalid")
-        return data
-
-    def to_representation(self, value):
-        return value
 
 
 class BroadcastInputSerializer(serializers.Serializer):
@@ -83,7 +18,7 @@ class BroadcastInputSerializer(serializers.Serializer):
     name = StrictCharField(max_length=NAME_MAX)
     group_ids = IdListField(max_items=500, required=False)
     contact_ids = IdListField(max_items=10000, required=False)
-    template = BroadcastTemplateField()
+    template = TemplateChoiceField()
     scheduled_at = serializers.DateTimeField(
         required=False,
         allow_null=True,

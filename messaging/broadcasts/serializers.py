@@ -11,7 +11,6 @@ from messaging.models import Broadcast, BroadcastRecipient, BroadcastStatus, Rec
 from messaging.serializers import TemplateChoiceField
 
 
-
 class BroadcastInputSerializer(serializers.Serializer):
     """POST /api/broadcasts."""
 

@@ -22,7 +22,7 @@ class AIConfig(CredentialHealth):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="ai_configs"
     )
-    slot = models.CharField(max_length=10, choices=Slot.choices, default=Slot.PRIMARY)
+    slot = models.CharField(max_length=10, choices=Slot, default=Slot.PRIMARY)
     provider = models.CharField(max_length=20)
     api_key = EncryptedSecretField(mask_field="api_key_mask")
     # What the mask shows ("***WXYZ"), kept beside the ciphertext (EncryptedSecretField).

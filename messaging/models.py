@@ -150,10 +150,10 @@ class Contact(models.Model):
     groups = models.ManyToManyField(ContactGroup, blank=True, related_name="contacts")
     # Consent to marketing: given when opted_in_at is set and no later opt-out is recorded.
     opted_in_at = models.DateTimeField(null=True, blank=True)
-    opt_in_source = models.CharField(max_length=20, choices=ConsentSource.choices, blank=True)
+    opt_in_source = models.CharField(max_length=20, choices=ConsentSource, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     opt_out_reason = models.CharField(max_length=200, blank=True)
-    opt_out_source = models.CharField(max_length=20, choices=ConsentSource.choices, blank=True)
+    opt_out_source = models.CharField(max_length=20, choices=ConsentSource, blank=True)
     notes = models.TextField(blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -211,7 +211,7 @@ class ConsentRecord(models.Model):
     )
     phone = models.CharField(max_length=16)
     action = models.CharField(max_length=10, choices=Action.choices)
-    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    source = models.CharField(max_length=20, choices=ConsentSource)
     detail = models.CharField(max_length=200, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -404,7 +404,7 @@ class Broadcast(models.Model):
     # may name a contact field, e.g. "{{first_name}}".
     variables = models.JSONField(default=list, blank=True)
     status = models.CharField(
-        max_length=20, choices=BroadcastStatus.choices, default=BroadcastStatus.QUEUED
+        max_length=20, choices=BroadcastStatus, default=BroadcastStatus.QUEUED
     )
     # Why it is paused (words for people) and our error code, and when it may go on by itself.
     pause_reason = models.CharField(max_length=300, blank=True)
@@ -457,7 +457,7 @@ class BroadcastRecipient(models.Model):
     )
     phone = models.CharField(max_length=16)
     status = models.CharField(
-        max_length=20, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
+        max_length=20, choices=RecipientStatus, default=RecipientStatus.QUEUED
     )
     # Why it was skipped or failed (our code), and Meta's code when Meta gave one.
     error_code = models.CharField(max_length=40, blank=True)

@@ -92,11 +92,11 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Plan and monthly budgets: changed by superusers (plan, platform budget) and owners (the
     # budget of their own key), always through plans/services.py. Empty budget = no cap.
-    plan = models.CharField(max_length=20, choices=Plan.choices, default=default_plan)
+    plan = models.CharField(max_length=20, choices=Plan, default=default_plan)
     ai_use_priority = models.CharField(
         "AI key priority",
         max_length=20,
-        choices=AIUsePriority.choices,
+        choices=AIUsePriority,
         default=AIUsePriority.OWN_FIRST,
     )
     ai_cost_cap_usd = models.DecimalField(

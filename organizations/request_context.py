@@ -42,7 +42,7 @@ def client_ip(request) -> str | None:
     remote_ip = _parse_ip(remote) if remote else None
     if not trusted or remote_ip is None or not any(remote_ip in net for net in trusted):
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = request.headers.get("x-forwarded-for", "")
     found = None
     for entry in reversed(forwarded.split(",")):
         ip = _parse_ip(entry)

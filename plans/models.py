@@ -40,8 +40,8 @@ class AIUsage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    credential = models.CharField(max_length=10, choices=Credential.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose)
+    credential = models.CharField(max_length=10, choices=Credential)
     provider = models.CharField(max_length=20)
     model = models.CharField(max_length=200, blank=True)
     ok = models.BooleanField()
@@ -93,7 +93,7 @@ class UsageCounter(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()  # the first day of the month
-    budget = models.CharField(max_length=10, choices=Budget.choices)
+    budget = models.CharField(max_length=10, choices=Budget)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
     tokens = models.PositiveBigIntegerField(default=0)
     recipients = models.PositiveIntegerField(default=0)

@@ -64,9 +64,16 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # RedactingLogger below also blanks those if someone widens the format.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
-# One-time tokens that travel in the path: an invitation link and a password reset link.
+# One-time keys that travel in the path: an invitation link, allauth's password reset link
+# (/accounts/password/reset/key/<uidb36>-<key>/; ".../key/done/" carries none) and its email
+# verification link (/accounts/confirm-email/<key>/), and Django's older reset link.
 _TOKEN_PATHS = (
     (re.compile(r"^(/invitations/)[^/]+"), r"\1[redacted]"),
+    (
+        re.compile(r"^(/accounts/password/reset/key/(?:[0-9A-Za-z]+-)?+)(?!done(?:/|$))[^/]+"),
+        r"\1[redacted]",
+    ),
+    (re.compile(r"^(/accounts/confirm-email/)[^/]+"), r"\1[redacted]"),
     (re.compile(r"^(/accounts/reset/)[^/]+/[^/]+"), r"\1[redacted]/[redacted]"),
 )
 

@@ -44,8 +44,15 @@ _NAMED_VALUES = [
     re.compile(
         r"(?i)([?&](?:key|token|hub\.verify_token|verify_token)=)(?!\[REDACTED\])[^&\s'\"#]+"
     ),
-    # One-time tokens in our own paths: invitation links and password reset links.
+    # One-time keys in our own paths: invitation links, allauth's password reset links
+    # (/accounts/password/reset/key/<uidb36>-<key>/, the uid kept; ".../key/done/" has no key)
+    # and email verification links, and Django's older reset links.
     re.compile(r"(/invitations/)(?!\[REDACTED\])[^/\s?#'\"]+"),
+    re.compile(
+        r"(/accounts/password/reset/key/(?:[0-9A-Za-z]+-)?+)"
+        r"(?!\[REDACTED\]|done(?:[/\s?#'\"]|$))[^/\s?#'\"]+"
+    ),
+    re.compile(r"(/accounts/confirm-email/)(?!\[REDACTED\])[^/\s?#'\"]+"),
     re.compile(r"(/accounts/reset/)(?!\[REDACTED\])[^/\s?#'\"]+/[^/\s?#'\"]+"),
     # A bearer token anywhere else in the text.
     re.compile(r"(?i)(\bbearer\s+)(?!\[REDACTED\])[A-Za-z0-9\-._~+/]+=*"),

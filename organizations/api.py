@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from common.api_schema import ORGANIZATION_ERRORS, ORGANIZATION_PARAMETER, error_responses
 from common.errors import ServiceError
 from organizations import selectors, services, throttles
+from organizations.lockout import locked_out_api_response
 from organizations.permissions import (
     IsOrganizationManager,
     IsOrganizationMember,
@@ -133,16 +134,28 @@ class PasswordChangeView(APIView):
         responses={
             200: TokenPairSerializer,
             **error_responses(
-                400, 401, d400="The current password is wrong or the new one is too weak."
+                400,
+                401,
+                429,
+                d400="The current password is wrong or the new one is too weak.",
+                d429="`locked_out`: a wrong current password counts as a failed login; after "
+                "`AXES_FAILURE_LIMIT` of them this email is refused from this address for a "
+                "while, even with the right password.",
             ),
         },
     )
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.password_change(
-            user=request.user, **serializer.validated_data, ip=client_ip(request)
-        )
+        try:
+            user = services.password_change(
+                user=request.user,
+                **serializer.validated_data,
+                request=request,
+                ip=client_ip(request),
+            )
+        except services.PasswordChangeLockedOut:
+            return locked_out_api_response()  # the same answer as the token endpoint's
         return Response(TokenPairSerializer(AccountRefreshToken.for_user(user)).data)
 
 

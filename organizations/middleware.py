@@ -1,7 +1,8 @@
 """`Cache-Control: no-store` on responses that carry a token or a secret, so that no browser
 cache, proxy or back button keeps them: the API's token, registration, password and invitation
-endpoints, and the account pages (password reset links, two-factor secrets and recovery
-codes, invitation links). Pages that show a secret outside these paths add it themselves."""
+endpoints, the account pages (password reset links, two-factor secrets and recovery codes,
+invitation links), and the WhatsApp settings (API and page) that show the webhook's verify
+token. Pages that show a secret outside these paths add it themselves."""
 
 from django.utils.cache import add_never_cache_headers
 
@@ -10,6 +11,9 @@ NO_STORE_PREFIXES = (
     "/api/organization/invitations",
     "/accounts/",
     "/invitations/",
+    "/api/settings/whatsapp-meta",
+    # The Settings page and its forms' answers, which render every section (the verify token).
+    "/settings/",
 )
 
 

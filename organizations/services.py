@@ -8,7 +8,7 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import password_validation
+from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -209,12 +209,29 @@ def email_verify(*, key: str, ip: str | None = None) -> EmailAddress:
     return address
 
 
+class PasswordChangeLockedOut(ServiceError):
+    """Too many wrong current passwords for this email from this client address: the failed-
+    login lockout (organizations/lockout.py) refuses even the right one for a while."""
+
+    status = 429
+
+    def __init__(self):
+        super().__init__("Too many failed attempts.", code="locked_out")
+
+
 def password_change(
-    *, user: User, old_password: str, new_password: str, ip: str | None = None
+    *, user: User, old_password: str, new_password: str, request, ip: str | None = None
 ) -> User:
     """Changes the password. Every API token and browser session issued before it ends (the
-    tokens carry a digest of the password; sessions carry Django's session hash)."""
-    if not user.check_password(old_password):
+    tokens carry a digest of the password; sessions carry Django's session hash).
+
+    The current password is checked the way `POST /api/auth/token` checks one, through
+    django.contrib.auth.authenticate (hence `request`): a wrong one counts as a failed login,
+    so that a stolen access token cannot be used to guess it, and a locked-out email and
+    address raise PasswordChangeLockedOut."""
+    if authenticate(request, email=user.email, password=old_password) is None:
+        if getattr(request, "axes_locked_out", False):
+            raise PasswordChangeLockedOut()
         raise ServiceError(
             "Your current password is not correct.", field="old_password", code="wrong_password"
         )
@@ -224,9 +241,11 @@ def password_change(
         raise ServiceError(
             " ".join(exc.messages), field="new_password", code="weak_password"
         ) from None
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    account_password_changed(user=user, ip=ip)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        account_password_changed(user=user, ip=ip)
+    login_lockout_reset(email=user.email, ip=ip)  # as a successful login does
     get_account_adapter().send_notification_mail("account/email/password_changed", user)
     return user
 

@@ -1,5 +1,6 @@
-"""OpenAPI pieces shared by every app's API: the error body, the X-Organization header and
-the error responses each status stands for. Documentation only: no view reads these."""
+"""The API's error bodies and the OpenAPI pieces every app shares: the X-Organization header and
+the error responses each status stands for. The error serializers here both render the bodies
+(common.api_errors.error_body) and document them, so the two cannot drift apart."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -28,11 +29,17 @@ def field_errors():
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every API error: `{"error", "error_code", "fields"?}`."""
+    """Every API error: `{"error", "error_code", "fields"?}`. A shape with more keys is a
+    subclass whose `extra_fields` declares them."""
 
-    # A declared attribute named `fields` would hide Serializer.fields: build them here.
+    def extra_fields(self) -> dict:
+        return {}
+
+    # A declared attribute named `fields` would hide Serializer.fields: build them here. The
+    # extra keys come first, as the bodies always had them.
     def get_fields(self):
         return {
+            **self.extra_fields(),
             "error": serializers.CharField(help_text="A message to show to the person."),
             "error_code": serializers.CharField(
                 required=False,
@@ -41,6 +48,23 @@ class ErrorSerializer(serializers.Serializer):
             ),
             "fields": field_errors(),
         }
+
+
+class BudgetExhaustedErrorSerializer(ErrorSerializer):
+    """A monthly budget is used up (`error_code: budget_exhausted`, 402)."""
+
+    def extra_fields(self):
+        return {
+            "cap": serializers.CharField(
+                help_text="The cap that was reached, as `GET /api/plan` names it."
+            ),
+            "resets_at": serializers.DateTimeField(help_text="When the budget starts again."),
+        }
+
+
+# The body a status stands for when it is not the plain error (the exception handler renders a
+# refusal with it, and error_responses documents it).
+STATUS_SERIALIZERS = {402: BudgetExhaustedErrorSerializer}
 
 
 DEFAULT_DESCRIPTIONS = {
@@ -70,7 +94,8 @@ def error_responses(*statuses: int, **descriptions: str) -> dict:
     responses = {}
     for status in statuses:
         description = descriptions.get(f"d{status}", DEFAULT_DESCRIPTIONS[status])
-        responses[status] = OpenApiResponse(ErrorSerializer, description=description)
+        serializer = STATUS_SERIALIZERS.get(status, ErrorSerializer)
+        responses[status] = OpenApiResponse(serializer, description=description)
     return responses
 
 

@@ -1,11 +1,12 @@
 """Answers a request refused for a passing reason (the shared cache is down, too many outbound
 calls at once) with its status and Retry-After: JSON under /api/, a short page elsewhere.
-DRF views answer these themselves (common/api_errors.py); this covers the pages."""
+DRF views answer these themselves (common/api_errors.py); this covers the pages, and code of
+libraries that counts in the cache (allauth's rate limits) when Redis does not answer."""
 
 from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
 
-from common.errors import ServiceError
+from common.api_errors import as_service_error, error_body, retry_after_seconds, service_error_body
 
 
 class RetryLaterMiddleware:
@@ -16,22 +17,20 @@ class RetryLaterMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        retry_after = getattr(exception, "retry_after", None)
-        if not isinstance(exception, ServiceError) or not retry_after:
+        refusal = as_service_error(exception)
+        retry_after = retry_after_seconds(refusal)
+        if refusal is None or not retry_after:
             return None
         if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"error": exception.message, "error_code": exception.code},
-                status=exception.status,
-            )
+            response = JsonResponse(service_error_body(refusal), status=refusal.status)
         else:
             response = render(
                 request,
                 "retry_later.html",
-                {"message": exception.message},
-                status=exception.status,
+                {"message": refusal.message},
+                status=refusal.status,
             )
-        response["Retry-After"] = str(int(retry_after))
+        response["Retry-After"] = str(retry_after)
         return response
 
 
@@ -47,7 +46,7 @@ class RejectNulMiddleware:
         api = request.path.startswith("/api/")
         if "\x00" in request.path:
             if api:
-                return JsonResponse({"error": "Not found.", "error_code": "not_found"}, status=404)
+                return JsonResponse(error_body("Not found.", code="not_found"), status=404)
             return HttpResponseNotFound("Not found.", content_type="text/plain")
         if "\x00" in request.META.get("QUERY_STRING", "") or any(
             "\x00" in key or any("\x00" in value for value in values)
@@ -55,8 +54,7 @@ class RejectNulMiddleware:
         ):
             if api:
                 return JsonResponse(
-                    {"error": "The address is not valid.", "error_code": "bad_request"},
-                    status=400,
+                    error_body("The address is not valid.", code="bad_request"), status=400
                 )
             return HttpResponseBadRequest("The address is not valid.", content_type="text/plain")
         return self.get_response(request)

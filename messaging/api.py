@@ -224,7 +224,7 @@ class TemplateListView(APIView):
             # Other refusals become the error body in common/api_errors.py; this one also
             # carries Meta's own reason.
             extra = {"meta_reason": exc.detail} if exc.detail else {}
-            return service_error_response(exc, **extra)
+            return service_error_response(exc, serializer=TemplateRefusedSerializer, **extra)
         return Response(TemplateSerializer(template).data, status=201)
 
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aiconfig.providers import PROVIDERS
-from common.api_schema import field_errors
+from common.api_schema import ErrorSerializer
 from common.serializer_fields import ComputedField, StrictCharField, StrictChoiceField
 from messaging.models import MessageRecord, MessageTemplate, SendStatus
 from messaging.services import (
@@ -303,18 +303,13 @@ class TemplateSyncQueuedSerializer(serializers.Serializer):
     status = serializers.CharField(help_text='"queued": the sync runs in the background.')
 
 
-class TemplateRefusedSerializer(serializers.Serializer):
-    """A refused template submission: our classification, and Meta's own reason when it gave
-    one. (Rendered by common.api_errors.service_error_response.)"""
+class TemplateRefusedSerializer(ErrorSerializer):
+    """A refused template submission: our classification (`template_exists`,
+    `template_variable_at_edge`, `template_invalid`, `invalid_input`, …), and Meta's own reason
+    when it gave one. (Rendered by common.api_errors.service_error_response.)"""
 
-    def get_fields(self):
+    def extra_fields(self):
         return {
-            "error": serializers.CharField(help_text="What went wrong and what to do."),
-            "error_code": serializers.CharField(
-                help_text="`template_exists`, `template_variable_at_edge`, `template_invalid`, "
-                "`invalid_input`, …"
-            ),
-            "fields": field_errors(),
             "meta_reason": serializers.CharField(
                 required=False, help_text="Meta's explanation, when it gave one."
             ),

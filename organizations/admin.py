@@ -54,31 +54,61 @@ class UserAdmin(DjangoUserAdmin):
     # an owner and each removal is audited.
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        for user in objs:
-            for membership in user.memberships.filter(role=Role.OWNER).select_related(
-                "organization"
-            ):
-                others = Membership.objects.filter(
-                    organization=membership.organization, role=Role.OWNER
-                ).exclude(pk=membership.pk)
-                if not others.exists():
-                    protected.append(
-                        f"{user.email} is the only owner of {membership.organization.name}: "
-                        "make someone else its owner first"
-                    )
+        protected.extend(self._ownerless_organizations(objs))
         return deleted, counts, perms_needed, protected
+
+    @staticmethod
+    def _ownerless_organizations(users) -> list[str]:
+        """Why deleting `users` together would leave an organization without an owner: the
+        selection is judged as a whole (two co-owners each pass alone, not together)."""
+        user_ids = {user.pk for user in users}
+        owners_by_organization = {}
+        for membership in Membership.objects.filter(
+            user_id__in=user_ids, role=Role.OWNER
+        ).select_related("organization", "user"):
+            owners_by_organization.setdefault(membership.organization, []).append(
+                membership.user.email
+            )
+        reasons = []
+        for organization, emails in owners_by_organization.items():
+            others = Membership.objects.filter(organization=organization, role=Role.OWNER)
+            if others.exclude(user_id__in=user_ids).exists():
+                continue
+            who = " and ".join(sorted(emails))
+            verb = "is the only owner" if len(emails) == 1 else "are the only owners"
+            reasons.append(
+                f"{who} {verb} of {organization.name}: make someone else its owner first"
+            )
+        return reasons
 
     def delete_model(self, request, obj):
         self.delete_queryset(request, User.objects.filter(pk=obj.pk))
 
-    @transaction.atomic
+    def log_deletions(self, request, queryset):
+        # Written by delete_queryset with the deletion, so a refused one leaves no log entry.
+        return []
+
     def delete_queryset(self, request, queryset):
-        for user in queryset:
-            for membership in user.memberships.select_related("organization", "user"):
-                services.membership_remove_by_staff(
-                    staff=request.user, membership=membership, ip=client_ip(request)
-                )
-        super().delete_queryset(request, queryset)
+        users = list(queryset)
+        try:
+            with transaction.atomic():
+                super().log_deletions(request, users)
+                for user in users:
+                    for membership in user.memberships.select_related("organization", "user"):
+                        services.membership_remove_by_staff(
+                            staff=request.user, membership=membership, ip=client_ip(request)
+                        )
+                super().delete_queryset(request, queryset)
+        except ServiceError as exc:
+            # The confirmation page refuses this; an owner change since then can still.
+            request.user_deletion_refused = True
+            self.message_user(request, f"Deleted no account: {exc.message}", messages.ERROR)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        # Django reports success once delete_queryset returns, also when it refused.
+        if level == messages.SUCCESS and getattr(request, "user_deletion_refused", False):
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
 
 class MembershipInline(admin.TabularInline):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from common.api_errors import error_body
 from organizations import services, throttles
 from organizations.models import normalize_email
 from organizations.request_context import client_ip
@@ -76,9 +77,7 @@ def lockout_response(request, original_response=None, credentials=None):
 
 def locked_out_api_response():
     # A plain JsonResponse: the lockout middleware may return it outside any DRF view.
-    response = JsonResponse(
-        {"error": locked_out_message(), "error_code": LOCKED_OUT_CODE}, status=429
-    )
+    response = JsonResponse(error_body(locked_out_message(), code=LOCKED_OUT_CODE), status=429)
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return response
 

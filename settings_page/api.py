@@ -39,9 +39,11 @@ class CredentialAPIView(APIView):
         return dict(serializer.validated_data)
 
     def refused(self, exc: ServiceError, data: dict) -> Response:
-        """A refused request: the error body, with `success: false` and the bound inputs."""
+        """A refused request: the error body, with `success: false` and the bound inputs, as
+        the declaration's failure serializer (the one documented for it) renders it."""
         bound = {name: data[name] for name in self.declaration.bound_fields}
-        return service_error_response(exc, success=False, **bound)
+        serializer = self.declaration.failure_serializer
+        return service_error_response(exc, serializer=serializer, success=False, **bound)
 
 
 class CredentialSettingsView(CredentialAPIView):

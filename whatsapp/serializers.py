@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api_schema import field_errors
+from common.api_schema import ErrorSerializer, field_errors
 from common.credential_health import health_summary
 from common.credentials import SavedMixin, StoredSettingsSerializer
 from common.health_serializers import CredentialHealthSerializer
@@ -127,17 +127,12 @@ class WhatsAppConfigSavedSerializer(SavedMixin, WhatsAppConfigResponseSerializer
     """The WhatsApp settings just saved."""
 
 
-class WhatsAppFailureSerializer(serializers.Serializer):
+class WhatsAppFailureSerializer(ErrorSerializer):
     """An input error, or Meta refused the credentials (then `success: false`, `error_code`
     classifying the refusal and `fields` naming the input at fault, if any)."""
 
-    def get_fields(self):
-        return {
-            "success": serializers.BooleanField(required=False),
-            "error": serializers.CharField(),
-            "error_code": serializers.CharField(required=False, allow_null=True),
-            "fields": field_errors(),
-        }
+    def extra_fields(self):
+        return {"success": serializers.BooleanField(required=False)}
 
 
 class WhatsAppTestPassedSerializer(serializers.Serializer):

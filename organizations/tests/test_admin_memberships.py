@@ -2,8 +2,11 @@
 change goes through the services (so it is audited)."""
 
 import pytest
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
-from django.test import Client
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.test import Client, RequestFactory
 
 from organizations.models import AuditEvent, Membership, Role, User
 
@@ -126,6 +129,59 @@ def test_it_refuses_to_delete_the_last_owners_account(team, admin_client):
     )
     assert "owner@grace.test is the only owner of Grace Church" in response.content.decode()
     assert User.objects.filter(pk=team.owner.pk).exists()
+
+
+def make_co_owner(team):
+    Membership.objects.filter(user=team.admin, organization=team.org).update(role=Role.OWNER)
+
+
+def test_it_refuses_to_delete_every_owner_of_an_organization_at_once(team, admin_client):
+    make_co_owner(team)
+    response = admin_client.post(
+        "/admin/organizations/user/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [team.owner.pk, team.admin.pk],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 200
+    assert (
+        "admin@grace.test and owner@grace.test are the only owners of Grace Church"
+        in response.content.decode()
+    )
+    assert User.objects.filter(pk__in=[team.owner.pk, team.admin.pk]).count() == 2
+    assert events("membership.removed") == []
+
+
+def test_it_deletes_one_of_two_co_owners(team, admin_client):
+    make_co_owner(team)
+    response = admin_client.post(
+        f"/admin/organizations/user/{team.owner.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=team.owner.pk).exists()
+    assert team.membership(team.admin).role == Role.OWNER
+
+
+def test_it_shows_a_refused_deletion_as_an_error_rather_than_a_500(team, admin_user):
+    # The owners changed between the confirmation page and the deletion: the services refuse.
+    make_co_owner(team)
+    request = RequestFactory().post("/admin/organizations/user/")
+    request.user = admin_user
+    request._messages = CookieStorage(request)
+    model_admin = admin.site._registry[User]
+
+    model_admin.delete_queryset(request, User.objects.filter(pk__in=[team.owner.pk, team.admin.pk]))
+    model_admin.message_user(request, "Successfully deleted 2 users.", messages.SUCCESS)
+
+    (shown,) = request._messages  # the error only, no "Successfully deleted"
+    assert shown.level == messages.ERROR
+    assert shown.message.startswith("Deleted no account: An organization needs at least one")
+    assert User.objects.filter(pk__in=[team.owner.pk, team.admin.pk]).count() == 2
+    assert Membership.objects.filter(organization=team.org, role=Role.OWNER).count() == 2
+    assert events("membership.removed") == []
+    assert not LogEntry.objects.exists()
 
 
 def test_it_audits_the_memberships_a_deleted_account_ends(team, admin_client):

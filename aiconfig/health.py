@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from aiconfig import clients
-from aiconfig.models import AIConfig
+from aiconfig.models import AIConfig, Slot
 from common.credential_health import CHECK_OK, CheckResult, HealthStatus, Outcome
 from common.http import bulkhead
 from common.tasks import claim
 from organizations.credential_health import credential_health_record
+from plans.models import Purpose
+from plans.services import ai_spend
 
 CREDENTIAL = "AI provider key"
 KEY_UNREADABLE = "key_unreadable"
@@ -68,37 +70,62 @@ def _claim_stale_after() -> timedelta:
     return timedelta(seconds=4 * float(settings.AI_PROVIDER_TIMEOUT) + 60)
 
 
-def ai_health_check(*, organization_id: int, due: datetime | None = None) -> CheckResult | None:
-    """Re-tests the organization's stored key with the provider and records the result.
+def ai_health_check(
+    *, organization_id: int, due: datetime | None = None, config_id: int | None = None
+) -> CheckResult | None:
+    """Re-tests the organization's stored key `config_id` (every stored key of the organization
+    when None: its main and its backup key) with the provider and records the result.
 
     Runs while holding the organization's health-check claim (raises common.tasks.ClaimBusy
     when another check of the organization is running). `due` is the round's time for this
-    check: a check already made since then is not made again (a task run twice). Returns the
-    result, or None when nothing was checked."""
+    check: a key already checked since then is not checked again (a task run twice). Returns
+    the main key's result (else the backup key's), or None when nothing was checked."""
     with claim(f"health-check:{organization_id}", stale_after=_claim_stale_after()):
-        first = None
-        # Every stored key of the organization (its primary and its backup).
-        for config in AIConfig.objects.filter(organization_id=organization_id).order_by("pk"):
+        configs = AIConfig.objects.filter(organization_id=organization_id)
+        if config_id is not None:
+            configs = configs.filter(pk=config_id)
+        results = {}
+        for config in configs.select_related("organization"):
             if due is not None and config.last_checked_at and config.last_checked_at >= due:
                 continue
-            result = _check_one(config, organization_id)
-            first = first or result
-        return first
+            results[config.slot] = _check_one(config)
+        return results.get(Slot.PRIMARY) or next(iter(results.values()), None)
 
 
-def _check_one(config: AIConfig, organization_id: int) -> CheckResult:
+def _check_one(config: AIConfig) -> CheckResult:
+    """Checks one stored key, metered in the usage ledger like every AI call (purpose
+    health_check, on the key's own slot; budgets never stop a check)."""
     if config.key_unreadable:
         result = CheckResult(Outcome.ATTENTION, KEY_UNREADABLE)
     else:
         # The same outbound slots as requests (raises common.http.Busy when none is free:
         # our capacity says nothing about the key, so the task is retried later).
-        with bulkhead(organization_id=organization_id):
+        with (
+            bulkhead(organization_id=config.organization_id),
+            ai_spend(
+                organization=config.organization,
+                credential=config.slot,
+                provider=config.provider,
+                model=config.model,
+                purpose=Purpose.HEALTH_CHECK,
+                prompt_text=clients.KEY_TEST_PROMPT,
+                max_output_tokens=clients.KEY_TEST_MAX_TOKENS,
+                enforce=False,
+            ) as call,
+        ):
             test = clients.test_key(
                 provider=config.provider,
                 api_key=config.api_key,
                 model=config.model,
                 base_url=config.base_url or None,
                 list_models=False,
+            )
+            call.settle(
+                ok=test.success,
+                error_code=test.error_code or "",
+                model=test.answered_model or config.model,
+                input_tokens=test.input_tokens,
+                output_tokens=test.output_tokens,
             )
         result = classify(test.error_code if not test.success else None)
     ai_health_record(config=config, result=result, source="check")

@@ -11,8 +11,12 @@ providers and the fake Graph API run in this process with 50 ms before every ans
 periodic round (the same task the consumer's scheduler runs every minute) queues the checks;
 then N consumers (`manage.py run_huey`, separate processes, HUEY_WORKERS threads each) work
 through the queue. Reported: checks per second from the consumers' start until the last
-check is recorded, and that every organization's key and token were checked exactly once
-(requests counted at the fakes, per key and per token). See docs/benchmarks.md.
+check is recorded, that every organization's key and token were checked exactly once
+(requests counted at the fakes, per key and per token), and that no two checks of one
+organization overlapped (each check holds the organization's claim from before its request
+until after the answer, which the fakes give LATENCY after the request arrives: two requests
+of one organization arriving closer together than that were checks running at once).
+See docs/benchmarks.md.
 Exit status 0 when every check holds, 1 otherwise.
 """
 
@@ -34,6 +38,37 @@ from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID, FakeGrap
 from devtools.fakes.providers import VALID_KEYS, FakeProviders  # noqa: E402
 
 LATENCY = 0.05
+
+
+class TimedRequests(list):
+    """The fakes' request log, with when each request arrived (the fakes record a request as
+    it arrives, then wait LATENCY before answering)."""
+
+    def __init__(self):
+        super().__init__()
+        self.arrived: list[float] = []
+
+    def append(self, request) -> None:
+        self.arrived.append(time.monotonic())
+        super().append(request)
+
+    def clear(self) -> None:
+        self.arrived.clear()
+        super().clear()
+
+    def timed(self):
+        return zip(self.arrived, self, strict=True)
+
+
+def overlapping(arrivals: dict[str, list[float]]) -> int:
+    """Organizations with two requests that arrived less than LATENCY apart (a little less:
+    timers may wake early), i.e. two checks running at once."""
+    close = 0.9 * LATENCY
+    return sum(
+        1
+        for times in arrivals.values()
+        if any(b - a < close for a, b in zip(sorted(times), sorted(times)[1:], strict=False))
+    )
 
 
 def org_key(i: int) -> str:
@@ -114,6 +149,8 @@ def run(consumers: int, organizations: int) -> dict:
         workdir = Path(tmp)
         providers.generation_delay = LATENCY
         graph.delay = LATENCY
+        providers.requests = TimedRequests()
+        graph.requests = TimedRequests()
         for i in range(organizations):
             providers.key_scenarios[org_key(i)] = "ok"
             graph.tokens[org_token(i)] = "valid"
@@ -174,6 +211,16 @@ def run(consumers: int, organizations: int) -> dict:
             for r in graph.requests
             if r.path.endswith(PHONE_NUMBER_ID)
         )
+        # Every request of each organization (its key's and its token's), by arrival time.
+        organization_of = {org_key(i): i for i in range(organizations)}
+        organization_of.update({org_token(i): i for i in range(organizations)})
+        arrivals = collections.defaultdict(list)
+        for arrived, r in [*providers.requests.timed(), *graph.requests.timed()]:
+            credential = (
+                r.headers.get("authorization") or r.headers.get("Authorization") or ""
+            ).removeprefix("Bearer ")
+            if credential in organization_of:
+                arrivals[organization_of[credential]].append(arrived)
         problems = [r for r in (AIConfig.objects.exclude(health_status="ok").count(),) if r] + [
             r for r in (WhatsAppConfig.objects.exclude(health_status="ok").count(),) if r
         ]
@@ -193,6 +240,7 @@ def run(consumers: int, organizations: int) -> dict:
             "checked_twice": sum(1 for n in ai_per_key.values() if n > 1)
             + sum(1 for n in graph_per_token.values() if n > 1),
             "not_ok": sum(problems),
+            "overlapping": overlapping(arrivals),
         }
 
 
@@ -209,6 +257,7 @@ def main() -> int:
         and result["tokens_checked_once"] == args.organizations
         and result["checked_twice"] == 0
         and result["not_ok"] == 0
+        and result["overlapping"] == 0
     )
     return 0 if ok else 1
 

@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -163,12 +164,20 @@ def following_check_at(previous: datetime) -> datetime:
 MAX_CHECKS_PER_CLAIM = 10
 
 
+class DueCheck(NamedTuple):
+    """One check of one stored credential, due at `due`."""
+
+    pk: int  # the credential's row: an organization may have several (a main and a backup key)
+    organization_id: int
+    due: datetime
+
+
 def claim_due_checks(
     model: type[CredentialHealth], *, now: datetime, horizon: timedelta
-) -> list[tuple[int, datetime]]:
-    """The checks of `model`'s credentials due before `now + horizon`, as (organization id,
-    due time), each claimed once: the credential's next_check_at moves on with a
-    compare-and-set, so two rounds running at once (two consumers) never queue one check twice.
+) -> list[DueCheck]:
+    """The checks of `model`'s credentials due before `now + horizon`, each claimed once: the
+    credential's next_check_at moves on with a compare-and-set, so two rounds running at once
+    (two consumers) never queue one check twice.
 
     A credential never scheduled gets a random time within the next interval; one far behind
     (no consumer ran for a while) gets a single check now rather than every one it missed."""
@@ -176,7 +185,7 @@ def claim_due_checks(
     candidates = model.objects.filter(
         models.Q(next_check_at__isnull=True) | models.Q(next_check_at__lte=window_end)
     ).values_list("pk", "organization_id", "next_check_at")
-    claimed: list[tuple[int, datetime]] = []
+    claimed: list[DueCheck] = []
     for pk, organization_id, scheduled in candidates.iterator():
         due_times: list[datetime] = []
         if scheduled is None:
@@ -188,7 +197,7 @@ def claim_due_checks(
                 following = following_check_at(following)
             following = max(following, now)
         if model.objects.filter(pk=pk, next_check_at=scheduled).update(next_check_at=following):
-            claimed.extend((organization_id, due) for due in due_times)
+            claimed.extend(DueCheck(pk, organization_id, due) for due in due_times)
     return claimed
 
 

@@ -2,7 +2,8 @@
 
 `claim(key)` keeps two tasks from working on the same thing at once, across every consumer
 process and machine: the claim is a database row, and a claim left behind by a consumer that
-died is taken over once it is older than `stale_after`.
+died is taken over once it is older than `stale_after`. `retried_when_busy(task)` turns a busy
+claim into a plain retry of the task (not an error).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from huey.exceptions import RetryTask
 
 from common.models import TaskClaim
 
@@ -40,4 +42,25 @@ def claim(key: str, *, stale_after: timedelta) -> Iterator[None]:
     try:
         yield
     finally:
+        # Only our own claim: one taken over meanwhile (we were too slow) is another's now.
         TaskClaim.objects.filter(key=key, token=token).delete()
+
+
+@contextmanager
+def retried_when_busy(task) -> Iterator[None]:
+    """Runs the block of the Huey task `task` (a `context=True` task); when it raises
+    ClaimBusy, the task runs again after its retry_delay, using up one of its retries.
+
+    A busy claim is expected (another check of the same organization is running), so it is
+    retried as Huey's RetryTask, which Huey logs as information, not as an error with a
+    traceback. Once the retries are used up, ClaimBusy goes through as the error it has become.
+    """
+    try:
+        yield
+    except ClaimBusy:
+        if task is None or task.retries <= 0:
+            raise
+        # RetryTask does not use up a retry by itself: without this, a claim that stays busy
+        # would be retried for ever.
+        task.retries -= 1
+        raise RetryTask() from None

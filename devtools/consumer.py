@@ -66,7 +66,7 @@ class RealConsumer:
         self.sqlite_dir = sqlite_dir
         self.periodic = periodic
         self.finished: list[Finished] = []
-        self._running = 0
+        self._running: set[str] = set()  # ids of the tasks executing now
         self._lock = threading.Lock()
         self._consumer = None
         self._saved = None
@@ -127,15 +127,15 @@ class RealConsumer:
     def _on_signal(self, signal, task, exc=None):
         with self._lock:
             if signal == signals.SIGNAL_EXECUTING:
-                self._running += 1
+                self._running.add(task.id)
             elif signal in _FINAL or signal == signals.SIGNAL_RETRYING:
                 if signal in _FINAL:
                     self.finished.append(
                         Finished(signal, task.name, task.id, repr(exc) if exc else "")
                     )
-                # RETRYING follows ERROR for the same execution: count that one only once.
-                if signal != signals.SIGNAL_RETRYING:
-                    self._running = max(0, self._running - 1)
+                # RETRYING ends an execution too: after ERROR, or alone when the task raised
+                # RetryTask (e.g. a busy claim, common.tasks.retried_when_busy).
+                self._running.discard(task.id)
 
     def wait_idle(self, timeout: float = 20.0, include_scheduled: bool = True) -> None:
         """Waits until the queue is empty, no task is running and (by default) nothing is
@@ -144,7 +144,7 @@ class RealConsumer:
         quiet_since = None
         while time.monotonic() < deadline:
             with self._lock:
-                running = self._running
+                running = len(self._running)
             busy = running or HUEY.pending_count()
             if include_scheduled:
                 busy = busy or HUEY.scheduled_count()
@@ -157,7 +157,7 @@ class RealConsumer:
             time.sleep(0.02)
         raise AssertionError(
             f"the consumer was still busy after {timeout}s: {HUEY.pending_count()} queued, "
-            f"{HUEY.scheduled_count()} scheduled, {self._running} running"
+            f"{HUEY.scheduled_count()} scheduled, {len(self._running)} running"
         )
 
     def completed(self, task_name: str) -> int:

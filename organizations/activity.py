@@ -82,3 +82,31 @@ register(
 register(
     audit.INVITATION_RESENT, lambda e, actor: f"{actor} sent the invitation of {e.target} again"
 )
+
+
+# Recorded by the system when a stored credential's health changes (organizations/
+# credential_health.py): the target names the credential ("AI provider key").
+_HEALTH_SOURCES = {
+    "check": "a health check",
+    "test": "a test",
+    "save": "a save",
+    "draft": "a draft",
+    "send": "a sent message",
+    "webhook": "news from Meta",
+}
+
+
+def _needs_attention(event: AuditEvent, actor: str) -> str:
+    code = _meta(event, "error_code")
+    reason = f" ({code})" if code else ""
+    return f"The {event.target} needs attention{reason}: the owners and admins were emailed"
+
+
+def _health_cleared(event: AuditEvent, actor: str) -> str:
+    source = _meta(event, "source")
+    found = f", as {_HEALTH_SOURCES[source]} showed" if source in _HEALTH_SOURCES else ""
+    return f"The {event.target} works again{found}"
+
+
+register(audit.CREDENTIAL_NEEDS_ATTENTION, _needs_attention)
+register(audit.CREDENTIAL_HEALTH_CLEARED, _health_cleared)

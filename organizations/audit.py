@@ -26,6 +26,10 @@ ORGANIZATION_BUDGET_CHANGED = "organization.budget_changed"
 WHATSAPP_CONFIG_CREATED = "whatsapp_config.created"
 WHATSAPP_CONFIG_UPDATED = "whatsapp_config.updated"
 WHATSAPP_CONFIG_DELETED = "whatsapp_config.deleted"
+# Recorded by the system (no actor): a stored credential's health, the WhatsApp token's expiry.
+CREDENTIAL_NEEDS_ATTENTION = "credential_health.needs_attention"
+CREDENTIAL_HEALTH_CLEARED = "credential_health.cleared"
+WHATSAPP_TOKEN_EXPIRING = "whatsapp_config.token_expiring"
 CONTACT_DELETED = "contact.deleted"
 CONTACTS_IMPORTED = "contacts.imported"
 CONTACTS_EXPORTED = "contacts.exported"
@@ -69,6 +73,9 @@ ACTION_LABELS: dict[str, str] = {
     WHATSAPP_CONFIG_CREATED: "WhatsApp number connected",
     WHATSAPP_CONFIG_UPDATED: "WhatsApp settings changed",
     WHATSAPP_CONFIG_DELETED: "WhatsApp number removed",
+    CREDENTIAL_NEEDS_ATTENTION: "Connection needs attention",
+    CREDENTIAL_HEALTH_CLEARED: "Connection works again",
+    WHATSAPP_TOKEN_EXPIRING: "WhatsApp token expiry warning sent",
     CONTACT_DELETED: "Contact deleted",
     CONTACTS_IMPORTED: "Contacts imported from a CSV file",
     CONTACTS_EXPORTED: "Contacts exported as a CSV file",

@@ -13,12 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.credential_health import HEALTH_FIELDS, Change, CheckResult, apply_result
+from organizations import audit
 from organizations.models import MANAGER_ROLES, Organization
 from organizations.services import audit_record
 
-# Audit event names.
-NEEDS_ATTENTION = "credential_health.needs_attention"
-CLEARED = "credential_health.cleared"
+# Re-exported under their former names (callers and tests knew them from here).
+NEEDS_ATTENTION = audit.CREDENTIAL_NEEDS_ATTENTION
+CLEARED = audit.CREDENTIAL_HEALTH_CLEARED
 
 
 def manager_emails(organization: Organization) -> list[str]:
@@ -67,7 +68,7 @@ def credential_health_record(
             audit_record(
                 organization=organization,
                 actor=None,
-                action=NEEDS_ATTENTION,
+                action=audit.CREDENTIAL_NEEDS_ATTENTION,
                 target=credential,
                 metadata={"error_code": result.error_code, "source": source},
             )
@@ -88,7 +89,7 @@ def credential_health_record(
             audit_record(
                 organization=organization,
                 actor=None,
-                action=CLEARED,
+                action=audit.CREDENTIAL_HEALTH_CLEARED,
                 target=credential,
                 metadata={"source": source},
             )

@@ -1,6 +1,8 @@
 """The Activity page's sentences for changes of the WhatsApp connection (registered in
 ready())."""
 
+from datetime import datetime
+
 from organizations import activity, audit
 
 
@@ -28,7 +30,21 @@ def _deleted(event, actor):
     return f"{actor} disconnected the WhatsApp number {_number(event)}"
 
 
+def _token_expiring(event, actor):
+    expires_at = (event.metadata or {}).get("expires_at") or ""
+    try:
+        when = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return "The owners and admins were warned by email that the WhatsApp access token expires"
+    verb = "expired" if when <= event.created_at else "expires"
+    return (
+        "The owners and admins were warned by email that the WhatsApp access token "
+        f"{verb} on {when:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 def register_sentences() -> None:
     activity.register(audit.WHATSAPP_CONFIG_CREATED, _created)
     activity.register(audit.WHATSAPP_CONFIG_UPDATED, _updated)
     activity.register(audit.WHATSAPP_CONFIG_DELETED, _deleted)
+    activity.register(audit.WHATSAPP_TOKEN_EXPIRING, _token_expiring)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from common.credential_health import CHECK_OK, CheckResult, HealthStatus, Outcome
 from common.http import bulkhead
 from common.tasks import claim
+from organizations import audit
 from organizations.credential_health import credential_health_record, managers_email, settings_url
 from organizations.services import audit_record
 from whatsapp import graph
@@ -25,8 +26,6 @@ logger = logging.getLogger(__name__)
 
 CREDENTIAL = "WhatsApp connection"
 TOKEN_UNREADABLE = "token_unreadable"
-# Audit event name.
-TOKEN_EXPIRING = "whatsapp_config.token_expiring"
 
 # Graph errors that say the token (or what it may reach) no longer works: count towards the
 # threshold. Graph code 190 (subcodes 463 expired, 460 password changed) and 10/200-299.
@@ -267,25 +266,34 @@ def token_expiry_check(*, config: WhatsAppConfig, now: datetime | None = None) -
         audit_record(
             organization=organization,
             actor=None,
-            action=TOKEN_EXPIRING,
+            action=audit.WHATSAPP_TOKEN_EXPIRING,
             target=config.phone_number_id,
             metadata={"expires_at": expires_at.isoformat()},
         )
-        when = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        subject, body = _token_expiry_email(organization.name, expires_at, now)
         transaction.on_commit(
-            lambda: managers_email(
-                organization=organization,
-                subject=f"{organization.name}: the WhatsApp access token expires on {when}",
-                body=(
-                    f"Hello,\n\nThe WhatsApp access token of {organization.name} expires on "
-                    f"{when}. After that, messages cannot be sent.\n\nCreate a permanent "
-                    "access token for a system user in Meta Business Settings (Users > System "
-                    "users > Generate new token, with the whatsapp_business_messaging and "
-                    "whatsapp_business_management permissions) and save it in the settings: "
-                    f"{settings_url()}\n"
-                ),
-            )
+            lambda: managers_email(organization=organization, subject=subject, body=body)
         )
+
+
+def _token_expiry_email(name: str, expires_at: datetime, now: datetime) -> tuple[str, str]:
+    """The warning's subject and body; a token that expired already (the check came late)
+    is told in the past."""
+    when = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    if expires_at <= now:
+        subject = f"{name}: the WhatsApp access token expired on {when}"
+        news = f"expired on {when}. Messages cannot be sent until a new one is saved."
+    else:
+        subject = f"{name}: the WhatsApp access token expires on {when}"
+        news = f"expires on {when}. After that, messages cannot be sent."
+    body = (
+        f"Hello,\n\nThe WhatsApp access token of {name} {news}\n\nCreate a permanent "
+        "access token for a system user in Meta Business Settings (Users > System "
+        "users > Generate new token, with the whatsapp_business_messaging and "
+        "whatsapp_business_management permissions) and save it in the settings: "
+        f"{settings_url()}\n"
+    )
+    return subject, body
 
 
 def token_expires_soon(config: WhatsAppConfig, now: datetime | None = None) -> bool:

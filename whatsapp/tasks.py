@@ -7,6 +7,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from common.credential_health import claim_due_checks
+from common.tasks import retried_when_busy
 from whatsapp import health
 from whatsapp.models import WhatsAppConfig
 
@@ -15,10 +16,11 @@ CLAIM_RETRIES = 5
 CLAIM_RETRY_DELAY = 10
 
 
-@db_task(retries=CLAIM_RETRIES, retry_delay=CLAIM_RETRY_DELAY)
-def check_whatsapp(organization_id: int, due=None):
+@db_task(retries=CLAIM_RETRIES, retry_delay=CLAIM_RETRY_DELAY, context=True)
+def check_whatsapp(organization_id: int, due=None, task=None):
     """Re-checks one organization's WhatsApp token and number."""
-    result = health.whatsapp_health_check(organization_id=organization_id, due=due)
+    with retried_when_busy(task):
+        result = health.whatsapp_health_check(organization_id=organization_id, due=due)
     return result.outcome.value if result else None
 
 
@@ -26,6 +28,5 @@ def check_whatsapp(organization_id: int, due=None):
 def whatsapp_health_round():
     """Every minute: queues the checks due within the next minute, each at its time."""
     now = timezone.now()
-    due_checks = claim_due_checks(WhatsAppConfig, now=now, horizon=timedelta(minutes=1))
-    for organization_id, due in due_checks:
-        check_whatsapp.schedule(args=(organization_id, due), eta=due)
+    for check in claim_due_checks(WhatsAppConfig, now=now, horizon=timedelta(minutes=1)):
+        check_whatsapp.schedule(args=(check.organization_id, check.due), eta=check.due)

@@ -1,19 +1,26 @@
 """Health of the stored AI key: the periodic check, the threshold, one email, what clears it."""
 
+import logging
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from aiconfig import services, tasks
 from aiconfig.models import AIConfig
 from common.credential_health import HealthStatus
+from common.tasks import claim
 from devtools.fakes.providers import NEW_KEYS, VALID_KEYS
-from organizations.credential_health import CLEARED, NEEDS_ATTENTION
+from organizations.audit import CREDENTIAL_HEALTH_CLEARED as CLEARED
+from organizations.audit import CREDENTIAL_NEEDS_ATTENTION as NEEDS_ATTENTION
 from organizations.models import AuditEvent
+from plans.models import AIUsage
 
 OLD_KEY, NEW_KEY = VALID_KEYS["openai"], NEW_KEYS["openai"]
+BACKUP_KEY = "sk-proj-BACKUPkeyOPENAI0123456789abcdefBKUP"
 
 
 def save_key(team, key=OLD_KEY):
@@ -179,3 +186,78 @@ def test_it_runs_the_round_and_the_checks_through_a_real_consumer(
     config = AIConfig.objects.get()
     assert config.health_status == HealthStatus.NEEDS_ATTENTION
     assert len(mail.outbox) == 2
+
+
+# --- a main and a backup key -----------------------------------------------------------------
+
+
+def store_both_keys(team, fake_providers):
+    """A Pro organization with a main and a backup key (both OpenAI, told apart by the key)."""
+    team.org.plan = "pro"
+    team.org.save()
+    fake_providers.add_key(BACKUP_KEY)
+    for slot, key in (("primary", OLD_KEY), ("backup", BACKUP_KEY)):
+        AIConfig.objects.create(
+            organization=team.org, slot=slot, provider="openai", api_key=key, model="gpt-4o-mini"
+        )
+
+
+def calls_per_key(fake_providers) -> Counter:
+    return Counter(
+        r.headers.get("authorization", "").removeprefix("Bearer ")
+        for r in fake_providers.requests_for("openai")
+    )
+
+
+def test_it_checks_each_key_once_a_round_when_there_is_a_backup_key(
+    team, fake_providers, huey_consumer
+):
+    store_both_keys(team, fake_providers)
+    now = timezone.now()
+    # Each key has its own time in the round: the main key's now, the backup key's a moment on.
+    AIConfig.objects.filter(slot="primary").update(next_check_at=now - timedelta(seconds=1))
+    AIConfig.objects.filter(slot="backup").update(next_check_at=now + timedelta(seconds=1))
+    tasks.ai_health_round()
+    huey_consumer.wait_idle()
+    assert huey_consumer.completed("check_ai_key") == 2
+    assert calls_per_key(fake_providers) == {OLD_KEY: 1, BACKUP_KEY: 1}
+    assert all(c.last_checked_at >= now for c in AIConfig.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_meters_each_health_check_on_its_own_key(team, fake_providers):
+    store_both_keys(team, fake_providers)
+    run_round()
+    usage = AIUsage.objects.filter(purpose="health_check").order_by("credential")
+    assert [(u.credential, u.ok, u.organization_id) for u in usage] == [
+        ("backup", True, team.org.id),
+        ("primary", True, team.org.id),
+    ]
+    assert all(u.provider == "openai" and u.input_tokens for u in usage)
+    assert AIUsage.objects.count() == 2  # nothing else was called
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_meters_a_failed_health_check_too(team, fake_providers):
+    store_both_keys(team, fake_providers)
+    fake_providers.revoke_key(BACKUP_KEY)
+    run_round()
+    failed = AIUsage.objects.get(purpose="health_check", ok=False)
+    assert failed.credential == "backup" and failed.error_code == "invalid_api_key"
+
+
+def test_a_check_that_finds_the_claim_busy_is_retried_without_an_error(
+    team, fake_providers, huey_consumer, caplog
+):
+    save_key(team)
+    fake_providers.reset()
+    with (
+        caplog.at_level(logging.INFO),
+        claim(f"health-check:{team.org.id}", stale_after=timedelta(minutes=5)),
+    ):
+        tasks.check_ai_key(team.org.id, timezone.now())
+        huey_consumer.wait_idle(include_scheduled=False)
+    assert huey_consumer.errors() == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert HUEY.scheduled_count() == 1  # it runs again after its retry delay
+    assert fake_providers.requests_for("openai") == []

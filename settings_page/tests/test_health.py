@@ -1,15 +1,22 @@
 """Credential health on the Settings page, in the settings API, and in the banner of every
 page; "Check now" from the page and the API."""
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
+from huey import signals
+from huey.contrib.djhuey import HUEY
 
 from aiconfig import services as ai_services
 from aiconfig.models import AIConfig
 from conftest import api_client
-from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
+from devtools.fakes.graph import NEW_TOKEN, PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 from devtools.fakes.providers import NEW_KEYS, VALID_KEYS
 from whatsapp import services as whatsapp_services
+from whatsapp import tasks as whatsapp_tasks
 from whatsapp.models import WhatsAppConfig
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +164,82 @@ def test_the_token_expiry_warning_shows_in_the_banner(connected):
     page = page_client(connected.owner).get("/").content.decode()
     assert "The WhatsApp access token expires on" in page
     assert "expires on" not in page_client(connected.member).get("/").content.decode()
+
+
+def test_the_banner_says_when_the_token_expired_already(connected):
+    WhatsAppConfig.objects.update(token_expires_at=timezone.now() - timedelta(hours=2))
+    page = page_client(connected.admin).get("/").content.decode()
+    assert "The WhatsApp access token expired on" in page
+    assert "expires on" not in page and "before then" not in page
+
+
+def whatsapp_rounds(count):
+    for _ in range(count):
+        WhatsAppConfig.objects.update(next_check_at=timezone.now() - timedelta(seconds=1))
+        whatsapp_tasks.whatsapp_health_round()
+
+
+def test_the_banner_shows_an_expired_whatsapp_token_until_a_working_one_is_saved(
+    connected, fake_graph
+):
+    fake_graph.expire_token(VALID_TOKEN)
+    whatsapp_rounds(1)
+    assert "needs attention" not in page_client(connected.owner).get("/").content.decode()
+    whatsapp_rounds(1)
+    for user in (connected.owner, connected.admin):
+        page = page_client(user).get("/settings/").content.decode()
+        assert "WhatsApp (Meta Cloud API) needs attention" in page
+        assert "expired or was revoked" in page
+        assert VALID_TOKEN not in page
+    assert "needs attention" not in page_client(connected.member).get("/").content.decode()
+    whatsapp_services.whatsapp_config_save(
+        membership=connected.membership(connected.admin),
+        phone_number_id=PHONE_NUMBER_ID,
+        business_account_id=WABA_ID,
+        access_token=NEW_TOKEN,
+    )
+    assert "needs attention" not in page_client(connected.owner).get("/").content.decode()
+
+
+def test_check_now_run_twice_counts_one_failure(connected, fake_providers, fake_graph):
+    fake_providers.revoke_key(VALID_KEYS["openai"])
+    fake_graph.expire_token(VALID_TOKEN)
+    queued = []
+    capture = HUEY.signal(signals.SIGNAL_ENQUEUED)(lambda signal, task: queued.append(task))
+    try:
+        assert api_client(connected.admin).post(CHECK_API).status_code == 202
+    finally:
+        HUEY.disconnect_signal(capture)
+    assert queued
+    for task in queued:
+        task.execute()  # the same task once more (a retry after a partial run, a redelivery)
+    ai = AIConfig.objects.get(organization=connected.org)
+    whatsapp = WhatsAppConfig.objects.get(organization=connected.org)
+    assert (ai.consecutive_auth_failures, ai.health_status) == (1, "failing")
+    assert (whatsapp.consecutive_auth_failures, whatsapp.health_status) == (1, "failing")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_now_results_arrive_promptly_through_a_real_consumer(
+    connected, fake_providers, fake_graph, huey_consumer
+):
+    # Slow enough answers that the two checks would overlap if they ran at once.
+    fake_providers.generation_delay = 0.3
+    fake_graph.delay = 0.3
+    requested = timezone.now()
+    assert api_client(connected.admin).post(CHECK_API).status_code == 202
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        checked = [
+            config.last_checked_at
+            for config in (AIConfig.objects.get(), WhatsAppConfig.objects.get())
+        ]
+        if all(when >= requested for when in checked):
+            break
+        time.sleep(0.05)
+    assert all(when >= requested for when in checked), "both results within 5 seconds"
+    huey_consumer.wait_idle()
+    assert huey_consumer.errors() == []
+    ai = api_client(connected.member).get("/api/settings/ai-config").json()["health"]
+    whatsapp = api_client(connected.member).get("/api/settings/whatsapp-meta").json()["health"]
+    assert ai["status"] == whatsapp["status"] == "ok"

@@ -18,7 +18,9 @@ from devtools.fakes.graph import (
     VALID_TOKEN,
     WABA_ID,
 )
-from organizations.credential_health import CLEARED, NEEDS_ATTENTION
+from organizations.audit import CREDENTIAL_HEALTH_CLEARED as CLEARED
+from organizations.audit import CREDENTIAL_NEEDS_ATTENTION as NEEDS_ATTENTION
+from organizations.audit import WHATSAPP_TOKEN_EXPIRING
 from organizations.models import AuditEvent
 from whatsapp import events, health, services, tasks
 from whatsapp.models import WhatsAppConfig
@@ -149,9 +151,31 @@ def test_it_warns_once_seven_days_before_the_token_expires(team, fake_graph):
     run_round()
     run_round()
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@grace.test", "owner@grace.test"]
-    assert "expires on" in mail.outbox[0].subject
-    assert AuditEvent.objects.filter(action=health.TOKEN_EXPIRING).count() == 1
+    assert "expires on" in mail.outbox[0].subject and "expires on" in mail.outbox[0].body
+    assert "expired" not in mail.outbox[0].subject + mail.outbox[0].body
+    assert AuditEvent.objects.filter(action=WHATSAPP_TOKEN_EXPIRING).count() == 1
     assert health.token_expires_soon(WhatsAppConfig.objects.get())
+
+
+def test_it_says_expired_when_the_token_expired_before_the_warning(team, fake_graph):
+    save_token(team, app_secret=APP_SECRET, app_id=APP_ID)
+    mail.outbox.clear()
+    # Meta still answers with it (the check came a little late), but its time has passed.
+    fake_graph.token_expires_at[VALID_TOKEN] = int(time.time()) - 3600
+    run_round()
+    assert len(mail.outbox) == 2
+    message = mail.outbox[0]
+    assert "the WhatsApp access token expired on" in message.subject
+    assert (
+        "expired on" in message.body and "cannot be sent until a new one is saved" in message.body
+    )
+    assert "expires on" not in message.subject + message.body
+    event = AuditEvent.objects.get(action=WHATSAPP_TOKEN_EXPIRING)
+    page = Client()
+    page.force_login(team.owner)
+    activity = page.get("/organization/activity/").content.decode()
+    assert "warned by email that the WhatsApp access token expired on" in activity
+    assert event.metadata["expires_at"]
 
 
 def test_it_asks_nothing_of_debug_token_without_the_app_id(team, fake_graph):

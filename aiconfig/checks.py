@@ -1,11 +1,13 @@
-"""`check --deploy`: the platform's managed AI key (Enterprise), when the operator gives one."""
+"""`check --deploy`: the platform's managed AI key (Enterprise), when the operator gives one,
+and its model's price."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 
-from aiconfig.providers import PROVIDERS, get_provider
+from aiconfig.providers import PROVIDERS, default_model_for, get_provider
 from common.validators import validate_base_url, validate_model_name
+from plans.prices import price_table
 
 PLATFORM_SETTINGS = (
     "PLATFORM_AI_PROVIDER",
@@ -75,10 +77,35 @@ def _base_url_errors() -> list[Error]:
     return []
 
 
+def _price_problems() -> list[Error | Warning]:
+    """The platform's model must be in the price table: what Enterprise organizations spend
+    with it is invoiced from the ledger's cost, and a platform cost cap refuses an unpriced
+    model (cost_unknown). An Error for a hosted provider (the operator pays per token); only a
+    Warning for the custom provider, whose self-hosted models have no list price."""
+    provider = settings.PLATFORM_AI_PROVIDER
+    if provider not in PROVIDERS:
+        return []  # E001 already says so
+    model = settings.PLATFORM_AI_MODEL or default_model_for(provider)
+    if price_table().price_for(provider, model) is not None:
+        return []
+    message = (
+        f"The platform's model {model} ({provider}) is not in the price table "
+        f"{settings.AI_PRICE_TABLE}: its cost is unknown, so Enterprise use cannot be invoiced "
+        "and a platform cost cap refuses every call (cost_unknown)."
+    )
+    hint = (
+        "Add the model's price to the price table (or name your own with AI_PRICE_TABLE), "
+        "or set PLATFORM_AI_MODEL to a priced model."
+    )
+    if get_provider(provider).takes_base_url:
+        return [Warning(message, hint=hint, id="aiconfig.W001")]
+    return [_error(message, hint, 8)]
+
+
 @register(deploy=True)
 def check_platform_ai_key(app_configs, **kwargs):
-    """Either none of PLATFORM_AI_* is set (no managed key), or they describe a usable key.
-    Messages never repeat the key."""
+    """Either none of PLATFORM_AI_* is set (no managed key), or they describe a usable, priced
+    key. Messages never repeat the key."""
     if not any(getattr(settings, name) for name in PLATFORM_SETTINGS):
         return []
-    return _provider_and_key_errors() + _base_url_errors()
+    return _provider_and_key_errors() + _base_url_errors() + _price_problems()

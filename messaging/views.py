@@ -144,9 +144,10 @@ def _template_fill(membership, template, form) -> dict:
 
 
 def _page_status(exc) -> int:
-    """A refusal on a page: the church's to fix (400), too busy (429), Meta failing (502)."""
-    if exc.status == 429:
-        return 429
+    """A refusal on a page: the church's to fix (400), a budget used up (402), too busy (429),
+    Meta or the AI provider failing (502)."""
+    if exc.status in (402, 429):
+        return exc.status
     return 400 if exc.status in (400, 403, 404, 409) else 502
 
 
@@ -258,7 +259,7 @@ def _template_draft(membership, form):
         )
     except message_services.ServiceError as exc:
         apply_service_error(form, exc)
-        return form, None, 429 if exc.status == 429 else 502
+        return form, None, _page_status(exc)
     data = form.data.copy()
     data["body"] = generation.text
     notice = (

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
+from common.labels import AI_PROVIDER, label_for
 from organizations.admin import OrganizationAdmin
 from organizations.models import Organization
 from organizations.request_context import client_ip
@@ -72,6 +73,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ProviderFilter(admin.SimpleListFilter):
+    """The providers in the ledger, by the names the pages use."""
+
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        slugs = AIUsage.objects.order_by().values_list("provider", flat=True).distinct()
+        return sorted(((slug, label_for(AI_PROVIDER, slug)) for slug in slugs), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
 @admin.register(AIUsage)
 class AIUsageAdmin(ReadOnlyAdmin):
     list_display = [
@@ -79,17 +94,21 @@ class AIUsageAdmin(ReadOnlyAdmin):
         "organization",
         "purpose",
         "credential",
-        "provider",
+        "provider_name",
         "model",
         "ok",
         "input_tokens",
         "output_tokens",
         "cost_usd",
     ]
-    list_filter = ["credential", "purpose", "provider", "ok"]
+    list_filter = ["credential", "purpose", ProviderFilter, "ok"]
     search_fields = ["organization__name", "organization__slug", "model"]
     date_hierarchy = "created_at"
     change_list_template = "admin/plans/aiusage/change_list.html"
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_name(self, usage):
+        return label_for(AI_PROVIDER, usage.provider)
 
     def get_urls(self):
         export = self.admin_site.admin_view(self.export_view)

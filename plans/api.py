@@ -2,6 +2,7 @@
 superusers' CSV export of every organization's month."""
 
 import csv
+from decimal import Decimal
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -119,9 +120,13 @@ class UsageExportView(APIView):
 
 
 def _cell(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; an amount is
+    written in plain digits ("0.00000000", not "0E-8")."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if not isinstance(value, str):
+        return value
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def usage_csv_response(month) -> HttpResponse:
@@ -130,5 +135,5 @@ def usage_csv_response(month) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(selectors.EXPORT_COLUMNS)
     for row in selectors.usage_export_rows(month):
-        writer.writerow([_cell(v) if isinstance(v, str) else v for v in row])
+        writer.writerow([_cell(v) for v in row])
     return response

@@ -48,7 +48,14 @@ def _svg(chart) -> bytes:
 def ai_chart_svg(month: date, days: list[dict]) -> bytes:
     chart = _chart(pygal.Line, f"AI use per day, {month:%B %Y}", month, days, dots_size=2)
     chart.add("Tokens (input + output)", [d["input_tokens"] + d["output_tokens"] for d in days])
-    chart.add("Cost (USD, right axis)", [float(d["cost_usd"]) for d in days], secondary=True)
+    # Unpriced calls have no cost to plot: the line shows the known cost and says so.
+    unpriced = sum(d["unpriced_calls"] for d in days)
+    cost_label = "Cost (USD, right axis)"
+    if unpriced:
+        cost_label = (
+            f"Known cost (USD, right axis; {unpriced} call{'s' * (unpriced != 1)} had no price)"
+        )
+    chart.add(cost_label, [float(d["cost_usd"]) for d in days], secondary=True)
     return _svg(chart)
 
 

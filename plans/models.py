@@ -4,6 +4,7 @@ that the caps are enforced against."""
 from django.conf import settings
 from django.db import models
 
+from common.labels import AI_PROVIDER, label_for
 from organizations.models import Organization
 
 
@@ -58,7 +59,8 @@ class AIUsage(models.Model):
         indexes = [models.Index(fields=["organization", "created_at"])]
 
     def __str__(self):
-        return f"{self.purpose} {self.provider} {self.created_at:%Y-%m-%d %H:%M}"
+        provider = label_for(AI_PROVIDER, self.provider)
+        return f"{self.get_purpose_display()}, {provider}, {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class WhatsAppUsage(models.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -35,14 +36,18 @@ def _cost(value) -> Decimal:
     return (value or Decimal(0)).quantize(Decimal("0.00000001"))
 
 
+# Answered calls whose cost is unknown (model not in the price table): their cost counts as
+# unknown, never as zero, wherever a total is shown.
+UNPRICED = Q(cost_usd__isnull=True, ok=True)
+
+
 def _ai_totals(rows) -> dict:
     totals = rows.aggregate(
         calls=Count("id"),
         input_tokens=Sum("input_tokens"),
         output_tokens=Sum("output_tokens"),
         total_cost=Sum("cost_usd"),
-        # Answered calls whose cost is unknown (model not in the price table).
-        unpriced_calls=Count("id", filter=Q(cost_usd__isnull=True, ok=True)),
+        unpriced_calls=Count("id", filter=UNPRICED),
     )
     return {
         "calls": totals["calls"],
@@ -72,6 +77,7 @@ def ai_usage_month(organization: Organization, month: date) -> dict:
             input_tokens=Sum("input_tokens"),
             output_tokens=Sum("output_tokens"),
             total_cost=Sum("cost_usd"),
+            unpriced_calls=Count("id", filter=UNPRICED),
         )
     }
     result["by_day"] = [
@@ -80,7 +86,9 @@ def ai_usage_month(organization: Organization, month: date) -> dict:
             "calls": daily.get(day, {}).get("calls") or 0,
             "input_tokens": daily.get(day, {}).get("input_tokens") or 0,
             "output_tokens": daily.get(day, {}).get("output_tokens") or 0,
+            # The priced calls' cost; with unpriced_calls > 0 the day's real cost is more.
             "cost_usd": _cost(daily.get(day, {}).get("total_cost")),
+            "unpriced_calls": daily.get(day, {}).get("unpriced_calls") or 0,
         }
         for day in _days(month)
     ]
@@ -135,6 +143,7 @@ def caps_month(organization: Organization, month: date) -> list[dict]:
     }
     plan = plan_for(organization)
     resets_at = month_resets_at(month)
+    ratio = Decimal(str(settings.BUDGET_WARNING_RATIO))
     caps = []
     for cap in CAPS:
         if cap.budget == Budget.PLATFORM and not plan.platform_key:
@@ -152,6 +161,8 @@ def caps_month(organization: Organization, month: date) -> list[dict]:
                 "used": used,
                 "percent": (min(999, int(Decimal(used) * 100 / Decimal(limit))) if limit else None),
                 "exhausted": limit is not None and used >= limit,
+                # The share at which owners and admins are emailed (services._warn_once).
+                "warning_reached": bool(limit) and Decimal(used) >= ratio * Decimal(limit),
                 "resets_at": resets_at,
             }
         )
@@ -174,6 +185,8 @@ def recent_ai_calls(organization: Organization, limit: int = 20):
     return AIUsage.objects.filter(organization=organization).select_related("user")[:limit]
 
 
+PLATFORM = Q(credential=Credential.PLATFORM)
+
 EXPORT_COLUMNS = (
     "month",
     "organization",
@@ -188,6 +201,7 @@ EXPORT_COLUMNS = (
     "platform_input_tokens",
     "platform_output_tokens",
     "platform_cost_usd",
+    "platform_unpriced_calls",
     "whatsapp_sent",
     "whatsapp_delivered",
     "whatsapp_billable",
@@ -195,7 +209,8 @@ EXPORT_COLUMNS = (
 
 
 def usage_export_rows(month: date):
-    """One row per organization for the month (superusers' CSV for invoicing)."""
+    """One row per organization for the month (superusers' CSV for invoicing). A cost column
+    sums the priced calls; its unpriced column counts the answered calls it leaves out."""
     start, end = month_bounds(month)
     ai = {
         row["organization"]: row
@@ -206,11 +221,12 @@ def usage_export_rows(month: date):
             in_tokens=Sum("input_tokens"),
             out_tokens=Sum("output_tokens"),
             total_cost=Sum("cost_usd"),
-            unpriced=Count("id", filter=Q(cost_usd__isnull=True, ok=True)),
-            p_calls=Count("id", filter=Q(credential=Credential.PLATFORM)),
-            p_input=Sum("input_tokens", filter=Q(credential=Credential.PLATFORM)),
-            p_output=Sum("output_tokens", filter=Q(credential=Credential.PLATFORM)),
-            p_cost=Sum("cost_usd", filter=Q(credential=Credential.PLATFORM)),
+            unpriced=Count("id", filter=UNPRICED),
+            p_calls=Count("id", filter=PLATFORM),
+            p_input=Sum("input_tokens", filter=PLATFORM),
+            p_output=Sum("output_tokens", filter=PLATFORM),
+            p_cost=Sum("cost_usd", filter=PLATFORM),
+            p_unpriced=Count("id", filter=PLATFORM & UNPRICED),
         )
     }
     wa = {
@@ -239,6 +255,7 @@ def usage_export_rows(month: date):
             a.get("p_input") or 0,
             a.get("p_output") or 0,
             _cost(a.get("p_cost")),
+            a.get("p_unpriced", 0),
             w.get("sent", 0),
             w.get("delivered", 0),
             w.get("billable", 0),

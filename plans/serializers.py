@@ -35,8 +35,10 @@ class MonthQuerySerializer(serializers.Serializer):
         return month
 
 
-def _money():
-    return serializers.DecimalField(max_digits=22, decimal_places=8, coerce_to_string=False)
+def _money(**kwargs):
+    return serializers.DecimalField(
+        max_digits=22, decimal_places=8, coerce_to_string=False, **kwargs
+    )
 
 
 class AITotalsSerializer(serializers.Serializer):
@@ -54,7 +56,11 @@ class AIDaySerializer(serializers.Serializer):
     calls = serializers.IntegerField()
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
-    cost_usd = _money()
+    cost_usd = _money(help_text="The cost of the day's priced calls.")
+    unpriced_calls = serializers.IntegerField(
+        help_text="The day's calls whose model is not in the price table: their cost is unknown "
+        "(not in cost_usd), so with any the day's cost is unknown, never zero."
+    )
 
 
 class AIUsageSerializer(AITotalsSerializer):

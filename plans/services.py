@@ -3,7 +3,8 @@
 Every AI call goes through ONE enforcement point, `ai_spend` (a context manager): it reserves
 the call's largest possible cost (prompt tokens + max output tokens) on the month's counter
 under a row lock before the provider is called, refuses with BudgetExhausted when a cap of that
-budget is already reached (`>=`), and settles with the real usage afterwards. Concurrent calls
+budget is already reached (`>=`), or with CostUnknown when the budget has a cost cap and the
+model has no price, and settles with the real usage afterwards. Concurrent calls
 therefore overshoot a cap by at most one call's reservation. Broadcasts reserve their recipients
 through `broadcast_recipients_reserve`, the one choke point for that cap."""
 
@@ -126,6 +127,26 @@ class BudgetExhausted(ServiceError):
         self.resets_at = resets_at
 
 
+class CostUnknown(BudgetExhausted):
+    """A cost cap applies to the call but its model has no price, so the cap cannot be kept:
+    nothing was spent (answered with 409). A subclass so that fail-over treats it like an
+    exhausted budget: a key on another budget or with a priced model may still serve. The
+    message names the cap and the model (the 409 body has no extra keys)."""
+
+    status = 409
+
+    def __init__(self, *, cap: CapSpec, limit, model: str, resets_at: datetime):
+        ServiceError.__init__(
+            self,
+            f"The monthly cost cap ({cap.label}: {cap.describe(limit)}) cannot be applied to "
+            f"the model {model}, which has no price: choose a priced model or remove the cost "
+            "cap.",
+            code="cost_unknown",
+        )
+        self.cap = cap
+        self.resets_at = resets_at
+
+
 def _exhausted(cap: CapSpec, limit, month: date) -> BudgetExhausted:
     resets_at = month_resets_at(month)
     return BudgetExhausted(
@@ -214,6 +235,21 @@ class Reservation:
     cost_usd: Decimal = field(default=Decimal(0))
 
 
+def _enforce_caps(
+    organization: Organization, counter: UsageCounter, month: date, model: str, *, priced: bool
+) -> None:
+    """Refuses a call the counter's budget cannot take: a cap reached (`>=`), or a cost cap
+    that an unpriced model would spend against for free."""
+    caps = [(cap, cap.limit(organization)) for cap in CAPS if cap.budget == counter.budget]
+    caps = [(cap, limit) for cap, limit in caps if limit is not None]
+    for cap, limit in caps:
+        if getattr(counter, cap.counter_field) >= limit:
+            raise _exhausted(cap, limit, month)
+    for cap, limit in caps:
+        if cap.unit == "usd" and not priced:
+            raise CostUnknown(cap=cap, limit=limit, model=model, resets_at=month_resets_at(month))
+
+
 @transaction.atomic
 def ai_budget_reserve(
     *,
@@ -229,17 +265,16 @@ def ai_budget_reserve(
 ) -> Reservation:
     """Holds the call's largest cost on the month's counter. With `enforce`, refuses with
     BudgetExhausted when a cap of the credential's budget is reached. Key tests and health
-    checks pass enforce=False: they are metered, but a budget never stops a key being fixed."""
+    checks pass enforce=False: they are metered, but a budget never stops a key being fixed.
+    With `enforce`, a model missing from the price table is refused (CostUnknown) when the
+    budget has a cost cap: its cost could not be counted against it."""
     month = month_start()
     budget = budget_for_credential(credential)
     input_tokens = estimate_input_tokens(prompt_text)
     cost = price_table().cost_usd(provider, model, input_tokens, max_output_tokens)
     counter = _locked_counter(organization, month, budget)
     if enforce:
-        for cap in CAPS:
-            limit = cap.limit(organization) if cap.budget == budget else None
-            if limit is not None and getattr(counter, cap.counter_field) >= limit:
-                raise _exhausted(cap, limit, month)
+        _enforce_caps(organization, counter, month, model, priced=cost is not None)
     reservation = Reservation(
         organization=organization,
         month=month,
@@ -250,7 +285,9 @@ def ai_budget_reserve(
         purpose=purpose,
         user=user if user is not None and user.is_authenticated else None,
         tokens=input_tokens + max_output_tokens,
-        cost_usd=cost or Decimal(0),
+        # Unpriced adds no dollars: with a cost cap it was refused above; without one, the
+        # ledger row keeps its cost unknown (None) and only the token cap counts it.
+        cost_usd=cost if cost is not None else Decimal(0),
     )
     counter.tokens += reservation.tokens
     counter.cost_usd += reservation.cost_usd
@@ -276,7 +313,10 @@ def ai_usage_settle(
         cost = table.cost_usd(reservation.provider, reservation.model, input_tokens, output_tokens)
     counted = input_tokens is not None and output_tokens is not None
     if counted:
-        spent_tokens, spent_cost = input_tokens + output_tokens, cost or Decimal(0)
+        # An unknown cost keeps what was reserved (zero for an unpriced model, which a cost
+        # cap refused before the call); the ledger row records None, never zero.
+        spent_cost = cost if cost is not None else reservation.cost_usd
+        spent_tokens = input_tokens + output_tokens
     elif ok:
         # The provider answered without counts: keep the reservation (the most it could be).
         spent_tokens, spent_cost = reservation.tokens, reservation.cost_usd

@@ -22,6 +22,24 @@ def store_key(org, slot="primary", provider="openai", key=None, model="gpt-4o-mi
     )
 
 
+# A self-hosted model on the custom provider: really missing from the price table (the
+# tests check it is), and served by the fake's custom mount.
+UNPRICED_MODEL = "qwen2.5:7b"
+
+
+def store_unpriced_key(org, settings, fake_providers, slot="primary"):
+    settings.AI_ALLOW_PRIVATE_BASE_URLS = True  # the fake listens on 127.0.0.1
+    return AIConfig.objects.create(
+        organization=org,
+        slot=slot,
+        provider="custom",
+        api_key=VALID_KEYS["custom"],
+        base_url=fake_providers.base_urls()["CUSTOM_BASE_URL"],
+        model=UNPRICED_MODEL,
+        last_test_ok=True,
+    )
+
+
 def set_plan(org, plan, **fields):
     org.plan = plan
     for name, value in fields.items():

@@ -7,11 +7,20 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from aiconfig.providers import PROVIDERS, default_model_for
 from conftest import api_client
 from plans import services
 from plans.models import AIUsage, Budget, UsageCounter
+from plans.prices import price_table
 from plans.services import BudgetExhausted, broadcast_recipients_reserve, month_start
-from plans.tests.conftest import GENERATE, set_plan, store_key, used_keys
+from plans.tests.conftest import (
+    GENERATE,
+    UNPRICED_MODEL,
+    set_plan,
+    store_key,
+    store_unpriced_key,
+    used_keys,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,14 +77,97 @@ def test_it_settles_a_reservation_with_the_real_usage(team, fake_providers):
     assert AIUsage.objects.get().cost_usd == expected
 
 
-def test_it_records_tokens_but_no_cost_for_a_model_not_in_the_price_table(team, fake_providers):
-    store_key(team.org, model="gpt-5.4-mini")
+def test_it_records_tokens_but_no_cost_for_a_model_not_in_the_price_table(
+    team, fake_providers, settings
+):
+    assert price_table().price_for("custom", UNPRICED_MODEL) is None
+    store_unpriced_key(team.org, settings, fake_providers)
     assert draft(team.member).status_code == 200
     usage = AIUsage.objects.get()
+    assert usage.model == UNPRICED_MODEL
     assert usage.input_tokens == 12 and usage.output_tokens == 1
     assert usage.cost_usd is None and usage.price_version == ""
     body = api_client(team.member).get("/api/usage").json()
     assert body["ai"]["unpriced_calls"] == 1 and body["ai"]["calls"] == 1
+    today = next(d for d in body["ai"]["by_day"] if d["calls"])
+    assert today["unpriced_calls"] == 1
+
+
+def test_it_prices_the_default_model_of_every_hosted_provider():
+    table = price_table()
+    unpriced = [
+        f"{provider}: {default_model_for(provider)}"
+        for provider in PROVIDERS
+        if provider != "custom" and table.price_for(provider, default_model_for(provider)) is None
+    ]
+    assert unpriced == []
+    # Self-hosted models have no list price: they stay out of the table.
+    assert table.price_for("custom", default_model_for("custom")) is None
+
+
+def test_it_refuses_an_unpriced_model_under_a_cost_cap_and_names_the_cap(
+    team, fake_providers, settings
+):
+    store_unpriced_key(team.org, settings, fake_providers)
+    set_plan(team.org, "free", ai_cost_cap_usd=Decimal("5.00"))
+    response = draft(team.member)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error_code"] == "cost_unknown"
+    assert "AI spending with your own key" in body["error"] and "$5.00" in body["error"]
+    assert UNPRICED_MODEL in body["error"] and "choose a priced model" in body["error"]
+    assert not fake_providers.requests_for("custom")
+    assert not AIUsage.objects.exists()
+    assert not UsageCounter.objects.filter(tokens__gt=0).exists()
+
+
+def test_it_keeps_the_token_cap_on_an_unpriced_model(team, fake_providers, settings):
+    store_unpriced_key(team.org, settings, fake_providers)
+    set_plan(team.org, "free", ai_token_cap=5000)
+    spend(team.org, tokens=4999)
+    assert draft(team.member).status_code == 200
+    counter = UsageCounter.objects.get(organization=team.org, budget=Budget.OWN)
+    assert counter.tokens == 4999 + 13 and counter.cost_usd == 0
+    response = draft(team.member)
+    assert response.status_code == 402 and response.json()["cap"] == "ai_token_cap"
+
+
+def test_it_hands_an_unpriced_cost_capped_call_to_the_next_key(
+    team, fake_providers, settings, platform_key
+):
+    store_unpriced_key(team.org, settings, fake_providers)
+    set_plan(team.org, "enterprise", ai_cost_cap_usd=Decimal("5.00"))
+    response = draft(team.member)
+    assert response.status_code == 200 and response.json()["credential"] == "platform"
+    assert not fake_providers.requests_for("custom")
+
+
+def test_it_meters_an_unpriced_key_test_without_refusing_it(team, settings):
+    set_plan(team.org, "free", ai_cost_cap_usd=Decimal("5.00"))
+    with services.ai_spend(
+        organization=team.org,
+        credential="primary",
+        provider="openai",
+        model="no-such-model-in-the-price-table",
+        purpose="key_test",
+        prompt_text="Say OK",
+        max_output_tokens=16,
+        enforce=False,
+    ) as call:
+        call.settle(ok=True, input_tokens=5, output_tokens=2)
+    usage = AIUsage.objects.get()
+    assert usage.cost_usd is None and usage.input_tokens == 5
+    with pytest.raises(services.CostUnknown) as refused:
+        services.ai_budget_reserve(
+            organization=team.org,
+            credential="primary",
+            provider="openai",
+            model="no-such-model-in-the-price-table",
+            purpose="draft",
+            prompt_text="Hi",
+            max_output_tokens=16,
+        )
+    assert refused.value.code == "cost_unknown" and refused.value.status == 409
 
 
 def test_it_keeps_the_platform_budget_apart_from_the_own_one(team, fake_providers, platform_key):

@@ -1,7 +1,8 @@
 """GET /api/usage, the plan and budget API, the CSV export, the WhatsApp ledger, the Plan and
 usage page with its charts, and the admin's plan fields."""
 
-from datetime import timedelta
+import csv
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -244,3 +245,106 @@ def test_it_keeps_old_ledger_rows_out_of_this_month(team):
     )
     AIUsage.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=40))
     assert api_client(team.member).get("/api/usage").json()["ai"]["calls"] == 0
+
+
+# --- unpriced calls: cost unknown, never zero -----------------------------------------------
+
+
+def ledger_row(org, day, **fields):
+    """An AI call recorded at noon on `day` (the ledger's own row, as ai_spend writes it)."""
+    values = {
+        "purpose": "draft",
+        "credential": "primary",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "ok": True,
+        "input_tokens": 10,
+        "output_tokens": 5,
+        **fields,
+    }
+    row = AIUsage.objects.create(organization=org, **values)
+    noon = timezone.make_aware(datetime.combine(day, time(12)))
+    AIUsage.objects.filter(pk=row.pk).update(created_at=noon)
+    return row
+
+
+@pytest.fixture
+def unpriced_month(team):
+    """Day 2: a priced call and an unpriced one; day 3: an unpriced platform call and a failed
+    call (not billed, so not counted as unpriced)."""
+    month = month_start()
+    day2, day3 = month + timedelta(days=1), month + timedelta(days=2)
+    ledger_row(team.org, day2, cost_usd=Decimal("0.0012"), price_version="2026-12-05")
+    ledger_row(team.org, day2, provider="custom", model="qwen2.5:7b")
+    ledger_row(team.org, day3, credential="platform", provider="custom", model="qwen2.5:7b")
+    ledger_row(team.org, day3, ok=False, error_code="timeout", input_tokens=None)
+    return day2, day3
+
+
+def test_it_counts_unpriced_calls_per_day(team, unpriced_month):
+    day2, day3 = unpriced_month
+    body = api_client(team.member).get("/api/usage").json()
+    days = {d["date"]: d for d in body["ai"]["by_day"]}
+    assert days[day2.isoformat()]["unpriced_calls"] == 1
+    assert days[day2.isoformat()]["cost_usd"] == pytest.approx(0.0012)
+    assert days[day3.isoformat()]["unpriced_calls"] == 1
+    assert days[day3.isoformat()]["calls"] == 2
+    assert sum(d["unpriced_calls"] for d in days.values()) == body["ai"]["unpriced_calls"] == 2
+
+
+def test_it_documents_the_unpriced_calls_of_a_day():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    day = schema["components"]["schemas"]["AIDay"]
+    assert "unpriced_calls" in day["required"]
+    assert "unknown" in day["properties"]["unpriced_calls"]["description"]
+
+
+def test_it_shows_unknown_for_days_with_unpriced_calls(team, unpriced_month):
+    html = page(team.member).get("/plan/").content.decode()
+    assert "<td>0.0012 + unknown (1 call without a price)</td>" in html
+    assert "<td>unknown (1 call without a price)</td>" in html
+    assert "The cost line counts priced calls only: 2 calls had no price" in html
+    chart = page(team.member).get(f"/plan/chart/ai.svg?month={month_start():%Y-%m}")
+    assert b"Known cost (USD, right axis; 2 calls had no price)" in chart.content
+
+
+def test_it_exports_the_platform_keys_unpriced_calls(team, unpriced_month):
+    root = User.objects.create_superuser(email="root@platform.test", password="x" * 20)
+    response = api_client(root).get(f"/api/usage/export?month={month_start():%Y-%m}")
+    header, *rows = csv.reader(response.content.decode().splitlines())
+    grace = dict(zip(header, next(r for r in rows if r[2] == "grace-church"), strict=True))
+    assert grace["ai_unpriced_calls"] == "2"
+    assert grace["platform_calls"] == "1" and grace["platform_unpriced_calls"] == "1"
+    assert grace["ai_cost_usd"] == "0.00120000" and grace["platform_cost_usd"] == "0.00000000"
+
+
+# --- names and the warning share --------------------------------------------------------------
+
+
+def test_it_names_providers_in_the_admin_and_the_ledger(team):
+    row = ledger_row(team.org, month_start(), cost_usd=Decimal("0.001"))
+    ledger_row(team.org, month_start(), provider="anthropic", model="claude-haiku-4-5")
+    root = User.objects.create_superuser(email="root@platform.test", password="x" * 20)
+    html = page(root).get("/admin/plans/aiusage/").content.decode()
+    assert '<td class="field-provider_name">OpenAI (ChatGPT)</td>' in html
+    assert "Anthropic (Claude)" in html  # the filter and the column
+    filtered = page(root).get("/admin/plans/aiusage/?provider=openai").content.decode()
+    assert "OpenAI (ChatGPT)" in filtered and 'field-provider_name">Anthropic' not in filtered
+    row.refresh_from_db()
+    assert str(row).startswith("Message draft, OpenAI (ChatGPT), ")
+
+
+@pytest.mark.parametrize("ratio, used, warned", [(0.5, 60, True), (0.9, 85, False)])
+def test_it_says_who_was_warned_at_the_configured_share(team, settings, ratio, used, warned):
+    from plans.models import Budget, UsageCounter
+
+    settings.BUDGET_WARNING_RATIO = ratio
+    set_plan(team.org, "free", ai_token_cap=100)
+    UsageCounter.objects.create(
+        organization=team.org, month=month_start(), budget=Budget.OWN, tokens=used
+    )
+    html = page(team.member).get("/plan/").content.decode()
+    assert f"{used}% used" in html
+    assert ("were warned by email" in html) is warned

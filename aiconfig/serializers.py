@@ -5,7 +5,7 @@ from rest_framework import serializers
 from aiconfig import health
 from aiconfig.providers import PROVIDERS, base_url_problem
 from aiconfig.services import KEY_UNREADABLE_MESSAGE
-from common.api_schema import field_errors
+from common.api_schema import ErrorSerializer
 from common.credential_health import health_summary
 from common.credentials import SavedMixin, StoredSettingsSerializer
 from common.health_serializers import CredentialHealthSerializer
@@ -17,7 +17,7 @@ from common.serializer_fields import (
     StrictChoiceField,
     django_validator,
 )
-from common.validators import validate_base_url, validate_model_name
+from common.validators import clean_model_ids, validate_base_url, validate_model_name
 
 API_KEY_MAX_LENGTH = 512
 PROVIDER_CHOICES = list(PROVIDERS)
@@ -51,6 +51,16 @@ class AIConfigInputSerializer(serializers.Serializer):
         return attrs
 
 
+class ModelIdsField(serializers.ListField):
+    """A stored model list, cleaned again on the way out: one stored before provider answers
+    were cleaned may hold an id no JSON can carry (a lone surrogate), which would be a 500."""
+
+    child = serializers.CharField()
+
+    def to_representation(self, data):
+        return super().to_representation(clean_model_ids(data if isinstance(data, list) else []))
+
+
 class AIConfigResponseSerializer(StoredSettingsSerializer):
     """The organization's AI settings, the key masked. When `configured` is false only the
     first five properties are present, all null."""
@@ -69,9 +79,8 @@ class AIConfigResponseSerializer(StoredSettingsSerializer):
     last_tested_at = serializers.DateTimeField(required=False, allow_null=True)
     last_test_ok = serializers.BooleanField(required=False, allow_null=True)
     last_error_code = BlankAsNullField(required=False)
-    models = serializers.ListField(
+    models = ModelIdsField(
         source="available_models",
-        child=serializers.CharField(),
         required=False,
         help_text="Models the provider offers this key (when it lists them).",
     )
@@ -96,18 +105,15 @@ class AIConfigSavedSerializer(SavedMixin, AIConfigResponseSerializer):
     """The AI settings just saved."""
 
 
-class AIKeyFailureSerializer(serializers.Serializer):
+class AIKeyFailureSerializer(ErrorSerializer):
     """An input error (`{error, error_code, fields}`), or the provider refused the key: then
     also `success: false` and `provider`, `error_code` classifying the refusal
     (`invalid_api_key`, `insufficient_quota`, `model_not_found`, `rate_limited`, …)."""
 
-    def get_fields(self):
+    def extra_fields(self):
         return {
             "success": serializers.BooleanField(required=False),
             "provider": serializers.ChoiceField(choices=PROVIDER_CHOICES, required=False),
-            "error": serializers.CharField(),
-            "error_code": serializers.CharField(required=False, allow_null=True),
-            "fields": field_errors(),
         }
 
 

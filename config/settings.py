@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's security-key list uses its filters
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",

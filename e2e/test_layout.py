@@ -4,7 +4,8 @@
 ADDING A PAGE: append a LayoutPage to PAGES below (its path, who opens it; the path may use the
 names that `seed` returns, like "{invitation_token}"; `reach` for a page shown after a form is
 sent), and give `seed` the data it needs, long values included. That is all: the one test
-below checks it at both widths.
+below checks it at both widths. A URL that is no page (POST only, a download, JSON) goes in
+EXEMPT with the reason; test_layout_coverage.py fails for a URL in neither.
 
 Set E2E_SCREENSHOTS=1 to keep a full-page screenshot of each page and width in
 $E2E_ARTIFACTS/layout/ (to look at them).
@@ -16,17 +17,34 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from hashlib import sha256
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.contrib import admin
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
+from django.urls import Resolver404, resolve
 from django.utils import timezone
+from fido2.cose import ES256
+from fido2.utils import websafe_encode
+from fido2.webauthn import (
+    Aaguid,
+    AttestationObject,
+    AttestedCredentialData,
+    AuthenticatorData,
+    CollectedClientData,
+)
 
-from aiconfig.models import AIConfig
+from aiconfig.models import AIConfig, Slot
 from conftest import PASSWORD
 from devtools.fakes.graph import PHONE_NUMBER_ID, VALID_TOKEN, WABA_ID
 from devtools.fakes.providers import VALID_KEYS
@@ -45,7 +63,7 @@ from messaging.models import (
     TemplateSync,
 )
 from organizations import services
-from organizations.models import Membership, Organization, Role, User
+from organizations.models import Membership, Organization, Plan, Role, User
 from organizations.page_context import SESSION_KEY
 from whatsapp.models import WhatsAppConfig
 
@@ -58,7 +76,9 @@ SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS") == "1"
 @dataclass(frozen=True)
 class LayoutPage:
     path: str  # may use the names seed() returns: "/invitations/{invitation_token}/"
-    who: str  # "anonymous", "owner", "member" (no rights to manage) or "superuser"
+    # "anonymous", "owner" (two-factor on), "member" (no rights to manage, two-factor off),
+    # "outsider" (another church, address unverified), "newcomer" (no password) or "superuser"
+    who: str
     expect_status: int = 200
     # For a page reached by doing something on `path` (a form sent): does it and returns the
     # status of the page it leads to.
@@ -77,6 +97,27 @@ def _locked_out(page) -> int:
         if status == 429:
             break
     return status
+
+
+def _second_step(page) -> int:
+    """Logs in with the password of a user who has two-factor sign-in: the code is asked next."""
+    page.context.clear_cookies()  # a login left half done (the other width) goes
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(OWNER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Log in").click()
+    assert "/accounts/2fa/authenticate/" in page.url, page.url
+    return navigation.value.status
+
+
+def _code_sent(page) -> int:
+    """Asks for a code by email to confirm it is you: the page to type it in comes next."""
+    page.goto("/accounts/reauthenticate/code/")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Request Code").click()
+    assert "/accounts/reauthenticate/code/confirm/" in page.url, page.url
+    return navigation.value.status
 
 
 def _shown_as(template: str, status: int, **context) -> Callable:
@@ -102,10 +143,32 @@ PAGES = [
     LayoutPage("/accounts/password/reset/key/{reset_key}/", "anonymous"),
     LayoutPage("/accounts/password/reset/key/done/", "anonymous"),
     LayoutPage("/accounts/confirm-email/{confirm_key}/", "anonymous"),
+    LayoutPage("/accounts/signup/", "anonymous"),
+    LayoutPage("/accounts/confirm-email/", "anonymous"),  # "we sent you an email"
+    LayoutPage("/accounts/inactive/", "anonymous"),
     LayoutPage("/accounts/email/", "owner"),
     LayoutPage("/accounts/password/change/", "owner"),
-    LayoutPage("/accounts/2fa/", "owner"),
+    LayoutPage("/accounts/password/set/", "newcomer"),
+    LayoutPage("/accounts/logout/", "owner"),
     LayoutPage("/accounts/reauthenticate/", "owner"),
+    LayoutPage("/accounts/reauthenticate/code/", "owner"),
+    LayoutPage("/accounts/reauthenticate/code/confirm/", "owner", reach=_code_sent),
+    # Two-factor sign-in: the owner has it on (an app, recovery codes, a security key), the
+    # member has it off.
+    LayoutPage("/accounts/2fa/", "owner"),
+    LayoutPage("/accounts/2fa/", "member"),
+    # Anonymous: the page sends back to the login form; logging in there leads to it.
+    LayoutPage("/accounts/2fa/authenticate/", "anonymous", reach=_second_step),
+    LayoutPage("/accounts/2fa/reauthenticate/", "owner"),
+    LayoutPage("/accounts/2fa/totp/activate/", "member"),  # the QR code and the secret
+    LayoutPage("/accounts/2fa/totp/deactivate/", "owner"),
+    LayoutPage("/accounts/2fa/recovery-codes/", "owner"),
+    LayoutPage("/accounts/2fa/recovery-codes/generate/", "owner"),
+    LayoutPage("/accounts/2fa/webauthn/", "owner"),
+    LayoutPage("/accounts/2fa/webauthn/add/", "owner"),
+    LayoutPage("/accounts/2fa/webauthn/reauthenticate/", "owner"),
+    LayoutPage("/accounts/2fa/webauthn/keys/{security_key_id}/edit/", "owner"),
+    LayoutPage("/accounts/2fa/webauthn/keys/{security_key_id}/remove/", "owner"),
     LayoutPage("/invitations/{invitation_token}/", "anonymous"),
     LayoutPage("/invitations/{invitation_token}/", "outsider"),
     LayoutPage("/invitations/no-such-invitation/", "anonymous", 404),
@@ -125,6 +188,7 @@ PAGES = [
     LayoutPage("/settings/", "owner"),
     LayoutPage("/settings/", "member"),
     LayoutPage("/settings/ai/remove/", "owner"),
+    LayoutPage("/settings/ai-backup/remove/", "owner"),
     LayoutPage("/settings/whatsapp/remove/", "owner"),
     LayoutPage("/messages/", "owner"),
     LayoutPage("/messages/", "member"),
@@ -138,10 +202,19 @@ PAGES = [
     LayoutPage("/organization/activity/", "owner"),
     LayoutPage("/organization/activity/", "member", 403),
     LayoutPage("/organization/new/", "owner"),
+    LayoutPage("/admin/login/", "anonymous"),
     LayoutPage("/admin/", "superuser"),
-    LayoutPage("/admin/organizations/membership/", "superuser"),
-    LayoutPage("/admin/organizations/auditevent/", "superuser"),
-    LayoutPage("/admin/messaging/messagerecord/", "superuser"),
+    LayoutPage("/admin/organizations/", "superuser"),
+    LayoutPage("/admin/password_change/", "superuser"),
+    LayoutPage("/admin/password_change/done/", "superuser"),
+    LayoutPage("/admin/organizations/organization/{organization_id}/change/", "superuser"),
+    LayoutPage("/admin/organizations/organization/{organization_id}/history/", "superuser"),
+    LayoutPage("/admin/organizations/membership/add/", "superuser"),
+    LayoutPage("/admin/organizations/user/{owner_id}/change/", "superuser"),
+    LayoutPage("/admin/aiconfig/aiconfig/{ai_config_id}/change/", "superuser"),
+    LayoutPage("/admin/aiconfig/aiconfig/{ai_config_id}/delete/", "superuser"),
+    LayoutPage("/admin/whatsapp/whatsappconfig/{whatsapp_config_id}/change/", "superuser"),
+    LayoutPage("/admin/messaging/messagerecord/{message_record_id}/change/", "superuser"),
     LayoutPage("/contacts/", "owner"),
     LayoutPage("/contacts/", "member"),
     LayoutPage("/contacts/?q=zzz-nobody", "owner"),
@@ -159,18 +232,50 @@ PAGES = [
     LayoutPage("/contacts/import/{pending_import_id}/", "owner"),
     LayoutPage("/plan/", "owner"),
     LayoutPage("/plan/", "member"),
-    LayoutPage("/admin/plans/aiusage/", "superuser"),
-    LayoutPage("/admin/messaging/contact/", "superuser"),
-    LayoutPage("/admin/messaging/consentrecord/", "superuser"),
     LayoutPage("/broadcasts/", "owner"),
     LayoutPage("/broadcasts/", "member"),
     LayoutPage("/broadcasts/new/", "owner"),
     LayoutPage("/broadcasts/new/", "member", 403),
     LayoutPage("/broadcasts/{broadcast_id}/", "owner"),
     LayoutPage("/broadcasts/{broadcast_id}/", "member"),
-    LayoutPage("/admin/messaging/broadcast/", "superuser"),
     LayoutPage("/admin/messaging/broadcast/{broadcast_id}/change/", "superuser"),
 ]
+# Every list in the admin, so a new model's list is checked too.
+PAGES += [
+    LayoutPage(f"/admin/{model._meta.app_label}/{model._meta.model_name}/", "superuser")
+    for model in admin.site._registry
+]
+
+# Named URLs that are no page to check, and why (test_layout_coverage.py keeps this and PAGES
+# complete). API URLs (/api/...) and the admin's add, change, delete and history forms of each
+# model (Django's templates; PAGES holds some of each) are left out there by rule.
+EXEMPT = {
+    "healthz": "JSON for the load balancer",
+    "settings-health-check": "POST only: queues the checks, back to the Settings page",
+    "settings-ai": "POST only: answers with the Settings page (in PAGES) or a redirect",
+    "settings-ai-backup": "POST only: answers with the Settings page (in PAGES) or a redirect",
+    "settings-whatsapp": "POST only: answers with the Settings page (in PAGES) or a redirect",
+    "contacts-export": "CSV download",
+    "broadcast-progress": "JSON that the broadcast page polls",
+    "broadcast-report": "CSV download",
+    "broadcast-cancel": "POST only: back to the broadcast page",
+    "broadcast-resume": "POST only: back to the broadcast page",
+    "plan-chart": "SVG image inside the Plan page",
+    "whatsapp-webhook": "Meta's webhook: JSON in, an empty answer out",
+    "verification-resend": "POST only: back to where it was sent from",
+    "organization-switch": "POST only: a redirect",
+    "member-role": "POST only: back to the members page",
+    "member-remove": "POST only: back to the members page",
+    "invitation-revoke": "POST only: back to the members page",
+    "invitation-resend": "POST only: back to the members page",
+    "account_confirm_login_code": "login by email code is off: a redirect to the login page",
+    "mfa_download_recovery_codes": "text file download",
+    "admin:logout": "POST only: Django's logout",
+    "admin:jsi18n": "JavaScript",
+    "admin:autocomplete": "JSON for the admin's search boxes",
+    "admin:view_on_site": "a redirect to the object's page",
+    "admin:plans_usage_export": "CSV download",
+}
 
 LONG_TEXT = (
     "Dear friends, our Christmas Eve candlelight service starts at 7 pm in the main hall. "
@@ -179,16 +284,18 @@ LONG_TEXT = (
 )
 
 
+OWNER_EMAIL = "pastor.maximilian.oduya-fitzgerald@new-life-community-church.example.org"
+
+
 def seed() -> dict[str, str]:
     """One church with long names and every kind of row its pages show; returns the values
     that page paths may use."""
-    owner = User.objects.create_user(
-        email="pastor.maximilian.oduya-fitzgerald@new-life-community-church.example.org",
-        password=PASSWORD,
-    )
+    owner = User.objects.create_user(email=OWNER_EMAIL, password=PASSWORD)
     org = services.organization_create(
         name="New Life Community Church of the Greater Metropolitan Area", owner=owner
     )
+    # Pro: the Settings page shows the backup key too.
+    Organization.objects.filter(pk=org.pk).update(plan=Plan.PRO)
     owner_membership = Membership.objects.get(user=owner, organization=org)
     services.account_email_setup(user=owner, verified=True)
     member = User.objects.create_user(email="choir@newlife.example.org", password=PASSWORD)
@@ -196,6 +303,8 @@ def seed() -> dict[str, str]:
     second = Organization.objects.create(name="Hope Chapel", slug="hope-chapel")
     Membership.objects.create(user=owner, organization=second, role=Role.ADMIN)
     User.objects.create_superuser(email="root@example.org", password=PASSWORD)
+    # Signed up with a provider (no password yet): may set one.
+    User.objects.create_user(email="newcomer@newlife.example.org", password=None)
     outsider = User.objects.create_user(email="visitor@example.org", password=PASSWORD)
     unverified = services.account_email_setup(user=outsider, verified=False)
 
@@ -215,7 +324,7 @@ def seed() -> dict[str, str]:
         actor=owner_membership, membership=Membership.objects.get(user=member), role=Role.MEMBER
     )
 
-    AIConfig.objects.create(
+    ai_config = AIConfig.objects.create(
         organization=org,
         provider="custom",
         api_key=VALID_KEYS["custom"],
@@ -225,7 +334,16 @@ def seed() -> dict[str, str]:
         last_test_ok=False,
         last_error_code="insufficient_quota",
     )
-    WhatsAppConfig.objects.create(
+    AIConfig.objects.create(
+        organization=org,
+        slot=Slot.BACKUP,
+        provider="openai",
+        api_key=VALID_KEYS["openai"],
+        model="gpt-5-mini-2025-08-07-with-a-very-long-dated-model-name",
+        last_tested_at=timezone.now(),
+        last_test_ok=True,
+    )
+    whatsapp_config = WhatsAppConfig.objects.create(
         organization=org,
         phone_number_id=PHONE_NUMBER_ID,
         business_account_id=WABA_ID,
@@ -257,7 +375,7 @@ def seed() -> dict[str, str]:
         MessageRecord.objects.filter(pk=record.pk).update(
             created_at=timezone.now() - timedelta(hours=i)
         )
-    MessageRecord.objects.create(
+    draft = MessageRecord.objects.create(
         organization=org,
         user=owner,
         kind=MessageKind.DRAFT,
@@ -270,8 +388,15 @@ def seed() -> dict[str, str]:
     contact_id, group_id, pending_import_id = seed_contacts(org, owner)
     contacts = _seed_contacts_and_templates(org)
     broadcast = _seed_broadcast(org, owner)
+    security_key = _seed_two_factor(owner)
     return {
         **contacts,
+        "organization_id": str(org.pk),
+        "owner_id": str(owner.pk),
+        "ai_config_id": str(ai_config.pk),
+        "whatsapp_config_id": str(whatsapp_config.pk),
+        "message_record_id": str(draft.pk),
+        "security_key_id": str(security_key.pk),
         "broadcast_id": broadcast.pk,
         "contact_id": str(contact_id),
         "group_id": str(group_id),
@@ -280,6 +405,7 @@ def seed() -> dict[str, str]:
         "member": member.email,
         "outsider": outsider.email,
         "superuser": "root@example.org",
+        "newcomer": "newcomer@newlife.example.org",
         "invitation_token": invitation_token,
         "reset_key": f"{user_pk_to_url_str(owner)}-{default_token_generator.make_token(owner)}",
         "confirm_key": EmailConfirmationHMAC(unverified).key,
@@ -427,11 +553,51 @@ def _seed_broadcast(org, owner) -> Broadcast:
     return broadcast
 
 
+def _seed_two_factor(user) -> Authenticator:
+    """Two-factor sign-in on: an authenticator app, recovery codes and a security key (as a
+    browser registers it, with a long name). Returns the key."""
+    TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    RecoveryCodes.activate(user)
+    credential_id = b"security-key-of-the-pastor-0001"
+    public_key = ES256.from_cryptography_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+    auth_data = AuthenticatorData.create(
+        sha256(b"localhost").digest(),
+        AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT,
+        0,
+        AttestedCredentialData.create(Aaguid.NONE, credential_id, public_key),
+    )
+    client_data = CollectedClientData.create(
+        type="webauthn.create", challenge=b"0" * 32, origin="http://localhost"
+    )
+    attestation = AttestationObject.create("none", auth_data, {})
+    return Authenticator.objects.create(
+        user=user,
+        type=Authenticator.Type.WEBAUTHN,
+        data={
+            "name": "YubiKey 5C NFC on the pastor's keyring (spare one in the church office safe)",
+            "credential": {
+                "id": websafe_encode(credential_id),
+                "rawId": websafe_encode(credential_id),
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": websafe_encode(client_data),
+                    "attestationObject": websafe_encode(attestation),
+                },
+                "clientExtensionResults": {"credProps": {"rk": False}},
+            },
+        },
+    )
+
+
 def log_in(context, live_server, email: str) -> None:
     """The session cookie of a logged-in Django client, handed to the browser."""
     client = Client()
     user = User.objects.get(email=email)
     client.force_login(user)
+    if user.has_usable_password():
+        # Signed in a moment ago: two-factor settings ask for the password again otherwise.
+        reauthenticated = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        assert reauthenticated.status_code == 302, reauthenticated
     # Pages act for the user's longest-named organization (the hardest to fit).
     if user.memberships.exists():
         session = client.session
@@ -459,6 +625,15 @@ def horizontal_overflow(page) -> int:
     )
 
 
+def _url_name(url: str) -> str:
+    """The URL's name (a password reset link redirects to itself with the key hidden)."""
+    path = urlsplit(url).path
+    try:
+        return resolve(path).view_name
+    except Resolver404:
+        return path
+
+
 def _page_id(page: LayoutPage) -> str:
     return f"{page.who}:{page.path}" + (f":{page.reach.__name__.strip('_')}" if page.reach else "")
 
@@ -478,6 +653,8 @@ def test_it_fits_every_screen(layout_page, browser, live_server, transactional_d
             if layout_page.reach is not None:
                 status = layout_page.reach(page)
             assert status == layout_page.expect_status, path
+            if layout_page.reach is None:  # the page itself, not one it redirects to
+                assert _url_name(page.url) == _url_name(path), f"{path} led to {page.url}"
             if SCREENSHOTS:
                 name = request.node.callspec.id.replace("/", "_").replace(":", "-").strip("_")
                 (ARTIFACTS / "layout").mkdir(parents=True, exist_ok=True)

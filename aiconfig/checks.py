@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ValidationError
 
-from aiconfig.providers import PROVIDERS, default_model_for, get_provider
+from aiconfig.providers import PROVIDERS, base_url_problem, default_model_for, get_provider
 from common.validators import validate_base_url, validate_model_name
 from plans.prices import price_table
 
@@ -53,7 +53,7 @@ def _provider_and_key_errors() -> list[Error]:
 def _base_url_errors() -> list[Error]:
     provider, url = settings.PLATFORM_AI_PROVIDER, settings.PLATFORM_AI_BASE_URL
     if not url:
-        if provider in PROVIDERS and get_provider(provider).base_url_setting is None:
+        if provider in PROVIDERS and base_url_problem(provider, url):
             return [
                 _error(
                     "PLATFORM_AI_BASE_URL is empty but the custom provider needs it.",

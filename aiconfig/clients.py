@@ -10,8 +10,8 @@ Errors are classified by HTTP status and the providers' stable JSON fields (`cod
   `insufficient_quota`).
 - DeepSeek's 400 "Model Not Exist" has no stable field: it maps to `provider_error`.
 - Groq and Mistral report free-tier exhaustion as 429 rate limits: `rate_limited`.
-- An OpenAI 401 with `code: null` is a restricted key (`permission_denied`); the client
-  always sends a key, so OpenAI's "no key provided" 401 (also code null) cannot occur.
+- An OpenAI 401 with `code: null` is a restricted key (`permission_denied`): the spec's
+  `null_code_401_is_restricted_key`.
 The API key never goes into a URL, a log line, or an error message.
 """
 
@@ -28,7 +28,14 @@ from django.conf import settings
 from common.http import OutboundError, send
 from common.validators import clean_model_ids, clean_provider_text
 
-from .providers import ProviderSpec, base_url_for, default_model_for, get_provider
+from .providers import (
+    Family,
+    KeyCheck,
+    ProviderSpec,
+    base_url_for,
+    default_model_for,
+    get_provider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +161,7 @@ class _Conn:
         headers = {"Accept": "application/json"}
         if self.key:
             headers.update(self.spec.auth.headers_for(self.key))
-        if self.spec.family == "anthropic":
+        if self.spec.family == Family.ANTHROPIC:
             headers["anthropic-version"] = ANTHROPIC_VERSION
         return headers
 
@@ -263,8 +270,9 @@ def _classify_openai(spec: ProviderSpec, status: int, payload: Any) -> str | Non
     if "rate_limit_exceeded" in markers or "rate_limited" in markers:
         return "rate_limited"
     if status == 401:
-        if spec.id == "openai" and isinstance(error, dict) and err.get("code") is None:
-            return "permission_denied"  # a restricted key
+        null_code = isinstance(error, dict) and err.get("code") is None
+        if null_code and spec.null_code_401_is_restricted_key:
+            return "permission_denied"
         return "invalid_api_key"
     if "invalid_api_key" in markers:
         return "invalid_api_key"
@@ -307,9 +315,9 @@ def _classify_anthropic(status: int, payload: Any) -> str | None:
 
 def classify(spec: ProviderSpec, status: int, payload: Any, phase: str = "generate") -> str:
     """The error code for a non-2xx answer. `phase`: "generate", "list" or "key"."""
-    if spec.family == "gemini":
+    if spec.family == Family.GEMINI:
         code = _classify_gemini(status, payload)
-    elif spec.family == "anthropic":
+    elif spec.family == Family.ANTHROPIC:
         code = _classify_anthropic(status, payload)
     else:
         code = _classify_openai(spec, status, payload)
@@ -464,9 +472,9 @@ def _anthropic_models(conn, deadline) -> list[str]:
 
 
 _FAMILIES = {
-    "openai": (_openai_generate, _openai_models),
-    "gemini": (_gemini_generate, _gemini_models),
-    "anthropic": (_anthropic_generate, _anthropic_models),
+    Family.OPENAI: (_openai_generate, _openai_models),
+    Family.GEMINI: (_gemini_generate, _gemini_models),
+    Family.ANTHROPIC: (_anthropic_generate, _anthropic_models),
 }
 
 
@@ -521,7 +529,7 @@ def test_key(
     try:
         conn = _connect(provider, api_key, base_url)
         generate_with, models_of = _FAMILIES[conn.spec.family]
-        if conn.spec.key_check == "openrouter_key_then_generate":
+        if conn.spec.key_check == KeyCheck.OPENROUTER_KEY_THEN_GENERATE:
             _openrouter_check_key(conn, deadline)
         generation = _cleaned(
             generate_with(conn, model, KEY_TEST_PROMPT, None, KEY_TEST_MAX_TOKENS, deadline),

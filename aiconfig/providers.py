@@ -4,8 +4,25 @@ PROVIDERS (plus a client family in clients.py if it speaks a new protocol)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
+
+
+class Family(StrEnum):
+    """The protocol a provider speaks; picks the client in clients.py."""
+
+    OPENAI = "openai"  # OpenAI-compatible chat completions
+    GEMINI = "gemini"
+    ANTHROPIC = "anthropic"
+
+
+class KeyCheck(StrEnum):
+    """How a key test proves the key."""
+
+    GENERATE = "generate"
+    # OpenRouter's model list is public, so only GET /key proves the key.
+    OPENROUTER_KEY_THEN_GENERATE = "openrouter_key_then_generate"
 
 
 @dataclass(frozen=True)
@@ -31,11 +48,11 @@ BASE_URL_UNUSED = "A base URL is only used with the custom provider."
 class ProviderSpec:
     id: str
     label: str
-    family: str  # protocol family, picks the client: "openai" | "gemini" | "anthropic"
+    family: Family
     base_url_setting: str | None  # Django setting with the default base URL; None = user-given
     auth: AuthStyle
     default_model: str
-    key_check: str  # "generate" | "openrouter_key_then_generate"
+    key_check: KeyCheck
     # OpenAI's newer models reject max_tokens; other OpenAI-compatible servers may not know
     # max_completion_tokens.
     max_tokens_field: str = "max_tokens"
@@ -44,6 +61,9 @@ class ProviderSpec:
     # The shortest key the provider issues: a shorter one is a truncated copy, refused before
     # any call (0: any length, for self-hosted servers).
     min_key_length: int = 0
+    # OpenAI answers a restricted key with a 401 whose error code is null (the client always
+    # sends a key, so OpenAI's "no key provided" 401, also code null, cannot occur).
+    null_code_401_is_restricted_key: bool = False
 
     @property
     def takes_base_url(self) -> bool:
@@ -58,83 +78,83 @@ PROVIDERS: dict[str, ProviderSpec] = {
             id="gemini",
             min_key_length=39,
             label="Google Gemini",
-            family="gemini",
+            family=Family.GEMINI,
             base_url_setting="GEMINI_BASE_URL",
             auth=GOOGLE_API_KEY,
             default_model="gemini-2.5-flash",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
         ),
         ProviderSpec(
             id="openai",
             min_key_length=40,
             label="OpenAI (ChatGPT)",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting="OPENAI_BASE_URL",
             auth=BEARER,
             default_model="gpt-5.4-mini",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
             max_tokens_field="max_completion_tokens",
+            null_code_401_is_restricted_key=True,
         ),
         ProviderSpec(
             id="deepseek",
             min_key_length=35,
             label="DeepSeek",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting="DEEPSEEK_BASE_URL",
             auth=BEARER,
             default_model="deepseek-v4-flash",  # deepseek-chat was retired on 2026-07-24
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
         ),
         ProviderSpec(
             id="groq",
             min_key_length=50,
             label="Groq",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting="GROQ_BASE_URL",
             auth=BEARER,
             default_model="llama-3.3-70b-versatile",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
         ),
         ProviderSpec(
             id="anthropic",
             min_key_length=50,
             label="Anthropic (Claude)",
-            family="anthropic",
+            family=Family.ANTHROPIC,
             base_url_setting="ANTHROPIC_BASE_URL",
             auth=X_API_KEY,
             default_model="claude-haiku-4-5",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
         ),
         ProviderSpec(
             id="mistral",
             min_key_length=32,
             label="Mistral AI",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting="MISTRAL_BASE_URL",
             auth=BEARER,
             default_model="mistral-small-latest",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
         ),
         ProviderSpec(
             id="openrouter",
             min_key_length=60,
             label="OpenRouter",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting="OPENROUTER_BASE_URL",
             auth=BEARER,
             default_model="openai/gpt-4o-mini",
-            # Its model list is public, so only GET /key proves the key.
-            key_check="openrouter_key_then_generate",
+            key_check=KeyCheck.OPENROUTER_KEY_THEN_GENERATE,
             max_tokens_field="max_completion_tokens",
         ),
         ProviderSpec(
             id="custom",
             label="Custom server (OpenAI-compatible: Ollama, vLLM, LM Studio)",
-            family="openai",
+            family=Family.OPENAI,
             base_url_setting=None,
             auth=BEARER,
             default_model="llama3.2",
-            key_check="generate",
+            key_check=KeyCheck.GENERATE,
             key_required=False,
         ),
     )

@@ -8,7 +8,9 @@ from messaging.models import (
     ConsentRecord,
     Contact,
     ContactGroup,
+    MessageKind,
     MessageRecord,
+    SendStatus,
 )
 
 
@@ -41,11 +43,13 @@ class MessageRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Outcome")
     def outcome(self, obj: MessageRecord) -> str:
-        if obj.kind == "draft":
+        if obj.kind == MessageKind.DRAFT:
             return "Drafted" if obj.ok else f"Failed ({obj.error_code or 'error'})"
         label = obj.get_status_display() or ("Sent" if obj.ok else "Not sent")
         code = obj.error_code or obj.status_error_code
-        return f"{label} ({code})" if code and obj.status in ("failed", "rejected") else label
+        if code and obj.status in (SendStatus.FAILED, SendStatus.REJECTED):
+            return f"{label} ({code})"
+        return label
 
     @admin.display(description="To")
     def recipient(self, obj: MessageRecord) -> str:

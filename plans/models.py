@@ -111,3 +111,20 @@ class UsageCounter(models.Model):
 
     def __str__(self):
         return f"{self.organization} {self.month:%Y-%m} {self.budget}"
+
+
+class AIReservation(models.Model):
+    """What one AI call in flight holds on its counter (see plans.services.ai_spend). Settling
+    the call deletes the row; a row left behind (its worker was killed mid-call) is released
+    by the periodic task plans.tasks.release_stale_ai_reservations."""
+
+    counter = models.ForeignKey(UsageCounter, on_delete=models.CASCADE, related_name="+")
+    tokens = models.PositiveBigIntegerField()
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "AI reservation"
+
+    def __str__(self):
+        return f"{self.counter}: {self.tokens} tokens, held since {self.created_at:%H:%M:%S}"

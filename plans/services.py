@@ -5,7 +5,9 @@ the call's largest possible cost (prompt tokens + max output tokens) on the mont
 under a row lock before the provider is called, refuses with BudgetExhausted when a cap of that
 budget is already reached (`>=`), or with CostUnknown when the budget has a cost cap and the
 model has no price, and settles with the real usage afterwards. Concurrent calls
-therefore overshoot a cap by at most one call's reservation. Broadcasts reserve their recipients
+therefore overshoot a cap by at most one call's reservation. Each reservation is also a row
+(AIReservation): settling deletes it, and `ai_reservations_release_stale` (a periodic task)
+gives back the ones a killed worker never settled. Broadcasts reserve their recipients
 through `broadcast_recipients_reserve`, the one choke point for that cap."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -33,7 +35,7 @@ from organizations.models import (
     User,
 )
 from organizations.services import audit_record
-from plans.models import AIUsage, Budget, Credential, UsageCounter, WhatsAppUsage
+from plans.models import AIReservation, AIUsage, Budget, Credential, UsageCounter, WhatsAppUsage
 from plans.prices import price_table
 from plans.registry import PLANS, plan_for
 
@@ -233,6 +235,7 @@ class Reservation:
     user: User | None
     tokens: int
     cost_usd: Decimal = field(default=Decimal(0))
+    row_id: int | None = None  # its AIReservation
 
 
 def _enforce_caps(
@@ -292,6 +295,9 @@ def ai_budget_reserve(
     counter.tokens += reservation.tokens
     counter.cost_usd += reservation.cost_usd
     counter.save(update_fields=["tokens", "cost_usd"])
+    reservation.row_id = AIReservation.objects.create(
+        counter=counter, tokens=reservation.tokens, cost_usd=reservation.cost_usd
+    ).pk
     return reservation
 
 
@@ -323,8 +329,12 @@ def ai_usage_settle(
     else:
         spent_tokens, spent_cost = 0, Decimal(0)  # refused calls are not billed
     counter = _locked_counter(reservation.organization, reservation.month, reservation.budget)
-    counter.tokens = max(0, counter.tokens - reservation.tokens + spent_tokens)
-    counter.cost_usd = max(Decimal(0), counter.cost_usd - reservation.cost_usd + spent_cost)
+    # With the counter locked, the row tells whether the reservation is still on it: the
+    # stale sweep may have given it back already (the call outlived the bound).
+    held = AIReservation.objects.filter(pk=reservation.row_id).delete()[0] > 0
+    held_tokens, held_cost = (reservation.tokens, reservation.cost_usd) if held else (0, Decimal(0))
+    counter.tokens = max(0, counter.tokens - held_tokens + spent_tokens)
+    counter.cost_usd = max(Decimal(0), counter.cost_usd - held_cost + spent_cost)
     crossed = _warn_once(reservation.organization, counter)
     counter.save(update_fields=["tokens", "cost_usd", "warned"])
     _send_warnings(reservation.organization, reservation.month, crossed)
@@ -415,6 +425,43 @@ def ai_spend(
         raise
     if call.usage is None:
         call.settle(ok=False, error_code="not_reported")
+
+
+def ai_reservation_bound() -> timedelta:
+    """How long a reservation may stay unsettled before it counts as leaked: it covers one
+    provider call (clients keep each within AI_PROVIDER_TIMEOUT; a fail-over reserves
+    afresh for its own call), doubled, plus a minute for lock waits and clock skew between
+    servers. Released early, a slow call would still settle correctly (see ai_usage_settle);
+    only the overshoot bound would loosen meanwhile."""
+    return timedelta(seconds=2 * float(settings.AI_PROVIDER_TIMEOUT) + 60)
+
+
+@transaction.atomic
+def _ai_reservation_release(row_id: int) -> bool:
+    row = AIReservation.objects.filter(pk=row_id).first()
+    if row is None:
+        return False
+    # The same lock order as reserve and settle (counter, then row): whoever deletes the
+    # row is the one that takes the reservation off the counter, exactly once.
+    counter = UsageCounter.objects.select_for_update().get(pk=row.counter_id)
+    if not AIReservation.objects.filter(pk=row_id).delete()[0]:
+        return False
+    counter.tokens = max(0, counter.tokens - row.tokens)
+    counter.cost_usd = max(Decimal(0), counter.cost_usd - row.cost_usd)
+    counter.save(update_fields=["tokens", "cost_usd"])
+    return True
+
+
+def ai_reservations_release_stale(*, now: datetime | None = None) -> int:
+    """Gives back the reservations older than ai_reservation_bound(): their calls never
+    settled (the worker was killed mid-call), so they would block the budget until the month
+    ends. Idempotent. Returns how many it released."""
+    cutoff = (now or timezone.now()) - ai_reservation_bound()
+    stale = AIReservation.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)
+    released = sum(_ai_reservation_release(row_id) for row_id in list(stale))
+    if released:
+        logger.warning("Released %d AI reservations that were never settled.", released)
+    return released
 
 
 # --- broadcasts -----------------------------------------------------------------------------

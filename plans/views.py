@@ -13,15 +13,8 @@ from organizations.page_context import membership_required
 from organizations.request_context import client_ip
 from plans import charts, selectors, services
 from plans.forms import BudgetForm
-from plans.models import Credential
 from plans.registry import plan_for
 from plans.serializers import parse_month
-
-CREDENTIAL_WORDS = {
-    Credential.PRIMARY: "Main key",
-    Credential.BACKUP: "Backup key",
-    Credential.PLATFORM: "Platform key",
-}
 
 
 def _budget_form(organization, data=None):
@@ -84,7 +77,6 @@ def plan_page(request):
         "caps": selectors.caps_month(organization, this_month),
         "months": [_month_context(organization, m) for m in (this_month, last_month)],
         "recent_calls": selectors.recent_ai_calls(organization),
-        "credential_words": CREDENTIAL_WORDS,
         "form": form,
         "is_owner": membership.role == Role.OWNER,
     }

@@ -296,8 +296,10 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 LOGIN_RATE = env.str("LOGIN_RATE", default="30/minute")
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/hour")
 PASSWORD_RESET_RATE = env.str("PASSWORD_RESET_RATE", default="5/hour")  # and per email
-# Invitations sent per organization.
+# Invitations sent per organization and per sender.
 INVITATION_RATE = env.str("INVITATION_RATE", default="20/hour")
+# Organizations one user creates (each would bring a fresh per-organization allowance).
+ORGANIZATION_CREATE_RATE = env.str("ORGANIZATION_CREATE_RATE", default="5/day")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -225,7 +225,8 @@ class InvitationsView(APIView):
                 429,
                 d403="Only owners and admins invite (`permission_denied`), and only once "
                 "their email address is verified (`email_not_verified`).",
-                d429="Too many invitations from this organization (INVITATION_RATE).",
+                d429="Too many invitations from this organization or this sender "
+                "(INVITATION_RATE).",
             ),
         },
     )
@@ -281,7 +282,8 @@ class InvitationResendView(APIView):
                 429,
                 d403="Only owners and admins with a verified email address.",
                 d404=INVITATION_NOT_FOUND,
-                d429="Too many invitations from this organization (INVITATION_RATE).",
+                d429="Too many invitations from this organization or this sender "
+                "(INVITATION_RATE).",
             ),
         },
     )

@@ -1,6 +1,7 @@
 """Reads for organizations. Every query that returns organization data is scoped by a membership."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from common.errors import ServiceError
 from organizations.models import AuditEvent, Invitation, Membership, User, hash_token
@@ -84,10 +85,13 @@ def organization_member(*, membership: Membership, member_id) -> Membership | No
 
 
 def organization_pending_invitations(*, membership: Membership) -> QuerySet[Invitation]:
-    """Invitations not accepted yet (expired ones too: they can be sent again)."""
+    """Invitations whose link still works: not accepted and not expired (a withdrawn one is
+    deleted). An expired one is left out, since its token is refused anyway."""
     return (
         Invitation.objects.filter(
-            organization_id=membership.organization_id, accepted_at__isnull=True
+            organization_id=membership.organization_id,
+            accepted_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
         .select_related("invited_by")
         .order_by("-created_at", "-id")

@@ -87,6 +87,8 @@ def organization_create(*, name: str, owner: User, ip: str | None = None) -> Org
         validate_single_line(name, label="The organization's name")
     except ValidationError as exc:
         raise ServiceError(exc.messages[0], field="organization_name") from None
+    # Each organization brings a fresh invitation allowance: bounded per user.
+    throttles.organization_create_check(user_id=owner.pk)
     organization = _create_with_unique_slug(name)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
     audit_record(
@@ -330,7 +332,7 @@ def invitation_create(
     organization = actor.organization
     if Membership.objects.filter(organization=organization, user__email=email).exists():
         raise ServiceError("This person is already a member.", field="email", code="already_member")
-    throttles.invitation_check(organization_id=organization.pk)
+    throttles.invitation_check(organization_id=organization.pk, user_id=actor.user_id)
     invitation = Invitation(
         organization=organization, email=email, role=role, invited_by=actor.user
     )
@@ -391,7 +393,7 @@ def invitation_resend(
     new expiry; the one resending becomes its sender."""
     _check_may_invite(actor)
     invitation = _invitation_for_manager(actor, invitation_id)
-    throttles.invitation_check(organization_id=actor.organization_id)
+    throttles.invitation_check(organization_id=actor.organization_id, user_id=actor.user_id)
     token = _new_invitation_token(invitation)
     invitation.invited_by = actor.user
     invitation.save(update_fields=["token_hash", "token_hint", "expires_at", "invited_by"])

@@ -46,11 +46,24 @@ def password_reset_check(request, email) -> None:
     _raise_if(rate_limits_hit(limits))
 
 
-def invitation_check(*, organization_id) -> None:
-    """One invitation email sent for this organization (a new one or one sent again)."""
+def invitation_check(*, organization_id, user_id) -> None:
+    """One invitation email sent for this organization (a new one or one sent again), counted
+    per organization and per sender, so that opening new organizations resets nothing."""
+    rate = settings.INVITATION_RATE
+    limits = [
+        ("invitation", f"org:{organization_id}", rate),
+        ("invitation", f"user:{user_id}", rate),
+    ]
+    _raise_if(rate_limits_hit(limits))
+
+
+def organization_create_check(*, user_id) -> None:
+    """One new organization (the page, or sign-up with an organization) by this user."""
     _raise_if(
         rate_limit_hit(
-            scope="invitation", ident=f"org:{organization_id}", rate=settings.INVITATION_RATE
+            scope="organization_create",
+            ident=f"user:{user_id}",
+            rate=settings.ORGANIZATION_CREATE_RATE,
         )
     )
 

@@ -64,6 +64,7 @@ def verification_resend(request):
 @login_required
 def organization_new(request):
     form = OrganizationForm(request.POST or None)
+    status, retry_after = (400 if request.method == "POST" else 200), None
     if request.method == "POST" and form.is_valid():
         try:
             organization = services.organization_create(
@@ -71,12 +72,17 @@ def organization_new(request):
             )
         except ServiceError as exc:
             apply_service_error(form, exc)
+            # ORGANIZATION_CREATE_RATE used up (429), or the cache down (503): beside the form.
+            retry_after = getattr(exc, "retry_after", None)
+            status = exc.status if retry_after else status
         else:
             request.session[SESSION_KEY] = organization.slug
             messages.success(request, f"{organization.name} is ready.")
             return redirect("home")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "organizations/organization_new.html", {"form": form}, status=status)
+    response = render(request, "organizations/organization_new.html", {"form": form}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required

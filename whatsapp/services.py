@@ -256,7 +256,7 @@ def webhook_receive(*, config: WhatsAppConfig, body: bytes, signature: str | Non
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise WebhookRefused(400, "body is not JSON") from None
     stored = 0
-    for field_name, value in _changes(payload):
+    for field_name, value in _changes(payload, config):
         if field_name in _TEMPLATE_FIELDS:
             stored += _publish_template_change(config.organization, field_name, value)
             continue
@@ -340,8 +340,9 @@ def _publish_user_preference(organization: Organization, preference) -> int:
     return 1
 
 
-def _changes(payload) -> list[tuple[str, dict]]:
-    """(field, value) of every change in a delivery; field is "" when Meta left it out."""
+def _changes(payload, config: WhatsAppConfig) -> list[tuple[str, dict]]:
+    """(field, value) of every change in a delivery that is the organization's; field is ""
+    when Meta left it out."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         return []
     changes_found = []
@@ -349,10 +350,28 @@ def _changes(payload) -> list[tuple[str, dict]]:
         for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
             if isinstance(change, dict) and isinstance(change.get("value"), dict):
                 field_name = change.get("field")
-                changes_found.append(
-                    (field_name if isinstance(field_name, str) else "", change["value"])
-                )
+                field_name = field_name if isinstance(field_name, str) else ""
+                if _for_this_account(entry, field_name, config):
+                    changes_found.append((field_name, change["value"]))
     return changes_found
+
+
+def _for_this_account(entry: dict, field_name: str, config: WhatsAppConfig) -> bool:
+    """Template and health changes are about a whole business account, named only by the
+    entry's id: those for another account than the organization's are ignored (and logged).
+    Messages and statuses are checked by their phone number id instead (_for_this_number)."""
+    if field_name not in _TEMPLATE_FIELDS and field_name not in _HEALTH_FIELDS:
+        return True
+    account = entry.get("id")
+    if isinstance(account, str | int) and str(account) == config.business_account_id:
+        return True
+    logger.warning(
+        "WhatsApp webhook for organization %s: %s for another business account id (%s) ignored",
+        config.organization_id,
+        field_name,
+        _text(str(account), 20) if isinstance(account, str | int) else "none",
+    )
+    return False
 
 
 _TEMPLATE_FIELDS = frozenset(

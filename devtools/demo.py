@@ -5,7 +5,7 @@ settings at them, migrates a demo SQLite database of its own, starts the web ser
 consumer, and prints which keys, ids and numbers work there and which ones fail (to see the
 errors). Ctrl+C stops everything.
 
-    python -m devtools.demo [--port 8000] [--data-dir DIR]
+    python -m devtools.demo [--port 8000] [--data-dir DIR] [--graph-latency-ms 0]
 
 The fakes listen on the next ports (8001, 8002, …), the same on every run, so a custom
 provider's base URL saved in the demo database keeps working after a restart.
@@ -150,8 +150,11 @@ class AIProvidersDemo:
 
 
 class GraphDemo:
+    latency_ms = 0  # how late the fake Graph API answers each request (--graph-latency-ms)
+
     def start(self, port: int, started: list[DemoFake]) -> None:
         self.fake = graph.FakeGraph()
+        self.fake.delay = self.latency_ms / 1000
         self.fake.recipient_scenarios = {
             _digits(number): scenario for number, (scenario, _) in FAILING_RECIPIENTS.items()
         }
@@ -187,6 +190,9 @@ class GraphDemo:
                 + ", ".join(f"{n} ({f['status'].lower()})" for n, f in DEMO_TEMPLATES.items()),
                 f"  a submitted template is approved after {TEMPLATE_REVIEW_SECONDS:.0f} s "
                 "(rejected if its name starts with 'reject'); press Sync now to see it",
+                f"Meta's Graph API answers {self.latency_ms} ms late (--graph-latency-ms)."
+                if self.latency_ms
+                else "Meta's Graph API answers at once (--graph-latency-ms N: N ms late).",
             ]
         )
 
@@ -214,6 +220,8 @@ class MetaAppDemo:
                 f"  1. Store the app secret {self.fake.app_secret} in Settings > WhatsApp.",
                 f"  2. Open the fake Meta app at {self.fake.url}/ and paste the webhook URL and",
                 "     verify token that Settings shows.",
+                "  Its page then also sends the app a contact's message (STOP, START or any",
+                "  text), a template's new status, and a quality update of the number.",
             ]
         )
 
@@ -320,9 +328,12 @@ def stop(processes: list[subprocess.Popen], fakes: list[DemoFake]) -> None:
         fake.stop()
 
 
-def run(port: int, data_dir: Path) -> int:
+def run(port: int, data_dir: Path, graph_latency_ms: int = 0) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     fakes: list[DemoFake] = [fake_class() for fake_class in DEMO_FAKES]
+    for fake in fakes:
+        if isinstance(fake, GraphDemo):
+            fake.latency_ms = graph_latency_ms
     started: list[DemoFake] = []
     processes: list[subprocess.Popen] = []
     try:
@@ -354,10 +365,26 @@ def main(argv: list[str] | None = None) -> int:
         default=BASE_DIR,
         help="where the demo database and queue live (default: beside manage.py)",
     )
+    parser.add_argument(
+        "--graph-latency-ms",
+        type=_milliseconds,
+        default=0,
+        help="how late the fake Graph API answers each request, to feel a slow Meta (default 0)",
+    )
     args = parser.parse_args(argv)
     # A SIGTERM (e.g. from a test or a process manager) stops the demo like Ctrl+C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return run(args.port, args.data_dir.resolve())
+    return run(args.port, args.data_dir.resolve(), args.graph_latency_ms)
+
+
+def _milliseconds(value: str) -> int:
+    try:
+        milliseconds = int(value)
+    except ValueError:
+        milliseconds = -1
+    if not 0 <= milliseconds <= 60_000:
+        raise argparse.ArgumentTypeError("a whole number of milliseconds from 0 to 60000")
+    return milliseconds
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from devtools.fakes.meta_app import APP_SECRET
 from devtools.fakes.providers import VALID_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
+GRAPH_LATENCY_MS = 150  # the running demo's fake Graph API answers this late
 
 
 def _free_port_series(count: int) -> int:
@@ -49,7 +50,10 @@ def running_demo(tmp_path_factory):
         k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "HUEY_IMMEDIATE")
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.demo", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            *(sys.executable, "-m", "devtools.demo", "--port", str(port)),
+            *("--data-dir", str(data_dir), "--graph-latency-ms", str(GRAPH_LATENCY_MS)),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -204,19 +208,49 @@ def test_it_says_which_port_is_taken(tmp_path):
     assert not (tmp_path / "demo.sqlite3").exists()
 
 
-def test_it_reports_deliveries_once_the_fake_meta_app_knows_the_webhook(running_demo, owner_token):
-    url, output, _ = running_demo
+def connect_whatsapp(url, owner_token):
+    """Stores the demo's working WhatsApp credentials with the fake Meta app's secret."""
     credentials = {
         "phone_number_id": graph.PHONE_NUMBER_ID,
         "business_account_id": graph.WABA_ID,
         "access_token": graph.VALID_TOKEN,
         "app_secret": APP_SECRET,
     }
-    assert APP_SECRET in output
     status, body = call(url + "/api/settings/whatsapp-meta", "PUT", credentials, owner_token)
     assert status == 200, body
     status, stored = call(url + "/api/settings/whatsapp-meta", token=owner_token)
-    meta_app = re.search(r"Open the fake Meta app at (http://127\.0\.0\.1:\d+)/", output).group(1)
+    return stored
+
+
+def meta_app_url(output):
+    return re.search(r"Open the fake Meta app at (http://127\.0\.0\.1:\d+)/", output).group(1)
+
+
+def post_form(page_url, **fields):
+    """Submits one of the fake Meta app's forms; (HTTP status, page)."""
+    data = urllib.parse.urlencode(fields).encode()
+    try:
+        with urllib.request.urlopen(page_url + "/", data=data, timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def eventually(fetch, until, timeout=20.0):
+    """Calls fetch until until(its answer) holds, and returns that answer (the demo's task
+    consumer runs what the app queued a moment later)."""
+    deadline = time.monotonic() + timeout
+    while not until(found := fetch()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert until(found), found
+    return found
+
+
+def test_it_reports_deliveries_once_the_fake_meta_app_knows_the_webhook(running_demo, owner_token):
+    url, output, _ = running_demo
+    assert APP_SECRET in output
+    stored = connect_whatsapp(url, owner_token)
+    meta_app = meta_app_url(output)
     form = urllib.parse.urlencode(
         {"callback_url": stored["webhook_url"], "verify_token": "not-the-token"}
     ).encode()
@@ -241,3 +275,113 @@ def test_it_reports_deliveries_once_the_fake_meta_app_knows_the_webhook(running_
             break
         time.sleep(0.5)
     assert record["status"] == "read", record
+
+
+def subscribe_meta_app(url, output, owner_token):
+    """Connects WhatsApp and subscribes the fake Meta app to the webhook; returns its page."""
+    stored = connect_whatsapp(url, owner_token)
+    meta_app = meta_app_url(output)
+    status, page = post_form(
+        meta_app, callback_url=stored["webhook_url"], verify_token=stored["webhook_verify_token"]
+    )
+    assert status == 200, page
+    return meta_app
+
+
+def test_it_opts_out_a_contact_who_answers_stop_on_the_fake_meta_apps_page(
+    running_demo, owner_token
+):
+    url, output, _ = running_demo
+    meta_app = subscribe_meta_app(url, output, owner_token)
+    status, contact = call(
+        url + "/api/contacts",
+        "POST",
+        {"name": "Ana Souza", "phone": "+16505550142", "opted_in": True},
+        owner_token,
+    )
+    assert status == 201 and contact["opted_out_at"] is None, contact
+    contact_url = f"{url}/api/contacts/{contact['id']}"
+
+    status, page = post_form(meta_app, action="inbound", text="STOP", **{"from": "not a number"})
+    assert status == 400 and "country code" in page
+    status, page = post_form(
+        meta_app, action="inbound", name="Ana", text="STOP", **{"from": "+1 650 555 0142"}
+    )
+    assert status == 200 and "the app answered 200" in page, page
+
+    contact = eventually(
+        lambda: call(contact_url, token=owner_token)[1], lambda c: c["opted_out_at"]
+    )
+    assert contact["opt_out_reason"].startswith("Replied"), contact
+
+    post_form(meta_app, action="inbound", text="START", **{"from": "16505550142"})
+    eventually(lambda: call(contact_url, token=owner_token)[1], lambda c: not c["opted_out_at"])
+
+
+def test_it_changes_a_templates_status_from_the_fake_meta_apps_page(running_demo, owner_token):
+    url, output, _ = running_demo
+    meta_app = subscribe_meta_app(url, output, owner_token)
+
+    def status_at_app():
+        _, templates = call(url + "/api/whatsapp/templates", token=owner_token)
+        return next((t["status"] for t in templates if t["name"] == "sunday_service"), None)
+
+    # The templates reach the app through a task its consumer runs.
+    status, body = call(url + "/api/whatsapp/templates/sync", "POST", {}, owner_token)
+    assert status == 202, body
+    eventually(status_at_app, lambda found: found == "APPROVED")
+    status, page = post_form(
+        meta_app, action="template", template="sunday_service:en_US", status="PAUSED"
+    )
+    assert status == 200 and "the app answered 200" in page, page
+    assert "sunday_service (en_US): PAUSED" in page  # the fake Graph API's own list agrees
+    eventually(status_at_app, lambda found: found == "PAUSED")
+
+
+def test_it_flags_the_number_from_the_fake_meta_apps_page_and_checks_it_in_its_consumer(
+    running_demo, owner_token
+):
+    url, output, _ = running_demo
+    meta_app = subscribe_meta_app(url, output, owner_token)
+    settings_url = url + "/api/settings/whatsapp-meta"
+
+    def check_now():
+        """Check now queues the checks; the demo's consumer runs them against the fakes."""
+        before = call(settings_url, token=owner_token)[1]["health"]["last_checked_at"]
+        status, body = call(url + "/api/settings/health/check", "POST", {}, owner_token)
+        assert status == 202, body
+        return eventually(
+            lambda: call(settings_url, token=owner_token)[1],
+            lambda stored: stored["health"]["last_checked_at"] != before,
+        )
+
+    status, page = post_form(meta_app, action="quality", event="FLAGGED")
+    assert status == 200 and "the app answered 200" in page, page
+    _, stored = call(settings_url, token=owner_token)
+    assert stored["number_status"] == "FLAGGED", stored
+    assert stored["health"]["status"] == "needs_attention", stored
+    stored = check_now()  # the fake Graph API's number was flagged too
+    assert stored["quality_rating"] == "RED", stored
+    assert stored["health"]["status"] == "needs_attention", stored
+
+    assert post_form(meta_app, action="quality", event="UNFLAGGED")[0] == 200
+    stored = check_now()
+    assert stored["number_status"] == "CONNECTED" and stored["quality_rating"] == "GREEN", stored
+    assert stored["health"]["status"] == "ok", stored
+
+
+def test_it_makes_the_fake_graph_api_as_slow_as_asked(running_demo, owner_token):
+    url, output, _ = running_demo
+    assert f"answers {GRAPH_LATENCY_MS} ms late" in output
+    connect_whatsapp(url, owner_token)
+    to = demo.WORKING_RECIPIENT.replace(" ", "")
+    started = time.monotonic()
+    status, body = call(url + "/api/messages/send", "POST", {"to": to, "text": "Hi"}, owner_token)
+    assert status == 200, body
+    assert time.monotonic() - started >= GRAPH_LATENCY_MS / 1000
+
+
+def test_it_refuses_a_negative_graph_latency(capsys):
+    with pytest.raises(SystemExit):
+        demo.main(["--graph-latency-ms", "-5"])
+    assert "milliseconds" in capsys.readouterr().err

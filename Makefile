@@ -33,8 +33,9 @@ run: install
 # keys, ids and numbers that work and those that fail. PORT=8000 by default; the fakes take the
 # next ports.
 PORT ?= 8000
+DEMO_ARGS ?=
 demo: install
-	$(PY) -m devtools.demo --port $(PORT)
+	$(PY) -m devtools.demo --port $(PORT) $(DEMO_ARGS)
 
 # Production-like: the settings come from the environment (DEBUG false unless set), static
 # files are hashed and compressed, gunicorn serves (gunicorn.conf.py). Run migrations first,

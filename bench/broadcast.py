@@ -5,8 +5,9 @@
 
 It drops and re-creates the database `church_messaging_bench_broadcast`, migrates and seeds it
 (an organization with WhatsApp connected to the fake, an approved template, 1,000 consenting
-contacts in one group), starts gunicorn and the Huey consumers with WHATSAPP_SEND_RATE=50, then
-measures two runs:
+contacts in one group), starts gunicorn and the Huey consumers with WHATSAPP_SEND_RATE=50 and
+OUTBOUND_CONCURRENCY_PER_ORG=8 (`--outbound-per-org`; the default of 2 caps a broadcast at about
+2 / latency sends a second), then measures two runs:
 
   1. one consumer sends one broadcast to the 1,000 contacts: time to done against the ideal
      (1,000 / 50 = 20 s), the most sends the fake saw in any one-second window, and the
@@ -14,6 +15,7 @@ measures two runs:
   2. two consumers send two broadcasts of 500 each at once, from the same number: the rate cap
      must hold across both consumers together.
 
+Options: `--database-url`, `--redis-url` (the cache, and the queue unless `--huey-url`).
 Everything started here is stopped, and the database dropped, at the end (also on failure).
 Exit status 0 when every check holds, 1 otherwise."""
 
@@ -65,14 +67,19 @@ def environment(args, fake: FakeGraph, port: int) -> dict[str, str]:
         CSRF_COOKIE_SECURE="false",
         DATABASE_URL=args.database_url,
         CACHE_URL=args.redis_url,
-        HUEY_URL=args.redis_url,
+        HUEY_URL=args.huey_url or args.redis_url,
         HUEY_NAME="bench-broadcast-" + secrets.token_hex(4),
         STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
         WHATSAPP_GRAPH_BASE_URL=fake.url + "/v25.0",
         WHATSAPP_SEND_RATE=str(RATE),
         WHATSAPP_DEFAULT_MESSAGING_LIMIT="100000",
-        # The consumers' outbound slots: at least the sends a broadcast keeps in flight.
+        # The plan's monthly broadcast recipients (the Free plan's 500) are not measured here.
+        PLAN_FREE_BROADCAST_RECIPIENTS="100000",
+        # The consumers' outbound slots: at least the sends a broadcast keeps in flight, in the
+        # process and for the organization (the default of 2 per organization lets at most two
+        # sends be in flight at once: about 2 / latency a second; see docs/benchmarks.md).
         OUTBOUND_CONCURRENCY="8",
+        OUTBOUND_CONCURRENCY_PER_ORG=str(args.outbound_per_org),
         JWT_ACCESS_MINUTES="60",
         LOG_LEVEL="WARNING",
         GUNICORN_BIND=f"{HOST}:{port}",
@@ -236,7 +243,14 @@ def run(label: str, url: str, token: str, fake: FakeGraph, bodies: list[dict]) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="the cache (and the queue)")
+    parser.add_argument("--huey-url", default="", help="the task queue (default: --redis-url)")
+    parser.add_argument(
+        "--outbound-per-org",
+        type=int,
+        default=8,
+        help="OUTBOUND_CONCURRENCY_PER_ORG: sends in flight at once for the organization",
+    )
     args = parser.parse_args()
 
     fake = FakeGraph().start()

@@ -1,7 +1,7 @@
 """A church reaches its congregation: through the real pages in a real browser, an owner
 imports its people from a CSV, syncs its templates, sends an approved template to a group,
 watches the progress bar finish without reloading, sees each person's delivery status, and a
-person who answered STOP is skipped the next time."""
+person who answered STOP is not sent the next broadcast and is listed as skipped."""
 
 import json
 
@@ -172,4 +172,21 @@ def test_it_imports_syncs_broadcasts_and_skips_who_said_stop(
     page.get_by_role("button", name="Update preview").click()
     expect(page.get_by_text("2 people will receive it, of 3 chosen.")).to_be_visible()
     expect(page.get_by_text("1 · Opted out")).to_be_visible()
+
+    # Sent: Ben is not sent to, and his row says he was skipped and why.
+    fake_graph.sent.clear()
+    page.get_by_role("button", name="Send broadcast").click()
+    expect(page.get_by_role("heading", name="Next Sunday")).to_be_visible()
+    second = Broadcast.objects.get(name="Next Sunday")
+    sending.broadcast_run(broadcast_id=second.pk)
+    expect(page.locator("[data-field=progress_text]")).to_have_text("100%", timeout=10_000)
+    expect(page.locator("[data-field=status_words]")).to_have_text("Done")
+    assert sorted(s["to"] for s in fake_graph.sent) == ["34612345678", "5511987654321"]
+    page.reload()
+    ben = page.locator("tr", has_text="Ben Carter")
+    expect(ben).to_contain_text("Skipped")
+    expect(ben).to_contain_text("Opted out")
+    assert BroadcastRecipient.objects.get(broadcast=second, phone="+447911123456").status == (
+        "skipped"
+    )
     assert_pages_healthy(tab, live_server)

@@ -873,6 +873,7 @@ def template_message_send(
     to: str | None = None,
     user=None,
     check_consent: bool = True,
+    before_call=None,
 ) -> MessageRecord:
     """Sends an approved template to one contact or number (digits, no "+") and records it.
     The one sending primitive for the composer, the API and broadcasts.
@@ -881,7 +882,8 @@ def template_message_send(
     e.g. "{{first_name}}" or "{{first_name|friend}}" (see template_values_for_contact).
     With `check_consent`, a marketing template to a contact who opted out, gave no consent,
     or has a United States number is refused (NotAllowedToReceive, 409); broadcasts that
-    already skipped them pass False.
+    already skipped them pass False. `before_call`, if given, is called with the outbound slot
+    held, just before Meta is called (broadcasts wait for the number's send slot there).
 
     Returns the accepted MessageRecord. Raises ServiceError (400) for values that break Meta's
     rules, NotConfigured (409), or TemplateSendFailed (502; the refused send is recorded and
@@ -917,6 +919,8 @@ def template_message_send(
     }
     try:
         with bulkhead(organization_id=organization.pk):
+            if before_call is not None:
+                before_call()
             message_id = graph.send_template(
                 phone_number_id=config.phone_number_id,
                 access_token=config.access_token,

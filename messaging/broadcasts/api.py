@@ -63,7 +63,13 @@ class BroadcastListView(APIView):
         request=BroadcastInputSerializer,
         responses={
             201: BroadcastCreatedSerializer,
-            **error_responses(*ORGANIZATION_ERRORS, d403=D403),
+            **error_responses(
+                *ORGANIZATION_ERRORS,
+                402,
+                d402="The plan's monthly broadcast recipients are used up, or too few are left "
+                "for this broadcast (`cap: broadcast_recipients`). Nothing was sent.",
+                d403=D403,
+            ),
         },
     )
     def post(self, request):

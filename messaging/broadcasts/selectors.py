@@ -25,6 +25,7 @@ RECIPIENT_REASONS = {
     "timeout": "WhatsApp did not answer in time; not sent again in case it arrived",
     "invalid_response": "WhatsApp's answer could not be read; not sent again in case it arrived",
     "delivery_failed": "WhatsApp could not deliver it",
+    "contact_deleted": "The contact was deleted before the broadcast reached them",
 }
 
 
@@ -71,6 +72,16 @@ def _ids(values) -> list[int]:
     return ids
 
 
+def recipient_skip_code(contact: Contact | None, *, marketing: bool) -> str:
+    """Why this contact may not receive a broadcast ("" when they may). Checked when the
+    broadcast is made and again just before each send, so an opt-out (or a deletion) that
+    comes in between is honoured."""
+    if contact is None:
+        return "contact_deleted"
+    eligibility = contact_marketing_eligibility(contact, marketing_template=marketing)
+    return "" if eligibility.allowed else eligibility.code
+
+
 def broadcast_audience(
     *, organization: Organization, group_ids=(), contact_ids=(), marketing: bool
 ) -> Audience:
@@ -84,9 +95,8 @@ def broadcast_audience(
     )
     audience = Audience()
     for contact in contacts.iterator(chunk_size=2000):
-        eligibility = contact_marketing_eligibility(contact, marketing_template=marketing)
         audience.entries.append(
-            AudienceEntry(contact, "" if eligibility.allowed else eligibility.code)
+            AudienceEntry(contact, recipient_skip_code(contact, marketing=marketing))
         )
     return audience
 

@@ -1,11 +1,14 @@
 """The broadcast engine: sends one broadcast's template to its recipients from the task engine,
 within Meta's rules.
 
-- One consumer drives a broadcast at a time: it holds a lease on the row and renews it with
-  every recipient it claims; a consumer killed mid-broadcast lets it lapse, and the minute tick
-  (messaging/tasks.py) hands the broadcast to whichever consumer runs next.
+- One consumer drives a broadcast at a time: it holds a lease on the row and renews it while it
+  claims recipients and while it waits out a back-off; a consumer killed mid-broadcast lets it
+  lapse, and the minute tick (messaging/tasks.py) hands the broadcast to whichever consumer
+  runs next.
 - Each recipient is claimed (queued → sending) before Meta is called and marked after, so a
   send cut off mid-call stays `sending` and is reported `unknown`: never sent twice.
+- Consent is checked again just before each send (an opt-out or a deletion after the broadcast
+  was made skips that person, with the reason).
 - The pace: the number's rate (messaging/send_rate.py), its messaging limit (unique people
   outside their window per 24 hours), 6 seconds between messages to one person, and Meta's
   answers: a recipient's own error marks that recipient and the broadcast goes on; throughput
@@ -27,16 +30,19 @@ from common.errors import ServiceError
 from common.http import Busy
 from messaging import services as message_services
 from messaging.broadcasts import alerts
+from messaging.broadcasts.selectors import recipient_skip_code
 from messaging.models import (
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
+    Contact,
     MessageKind,
     MessageRecord,
     MessageTemplate,
     RecipientStatus,
 )
 from messaging.send_rate import send_slot_wait
+from plans.services import broadcast_recipients_release
 from whatsapp import graph
 from whatsapp.models import MESSAGING_LIMIT_UNLIMITED
 from whatsapp.selectors import whatsapp_config_for
@@ -44,6 +50,8 @@ from whatsapp.selectors import whatsapp_config_for
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
+# How often the lease is renewed (and a pause or cancel noticed): far below the lease, also
+# while a thread waits out a back-off longer than the lease.
 LEASE_CHECK_SECONDS = 1.0
 PAIR_GAP = timedelta(seconds=6)
 WINDOW = timedelta(hours=24)
@@ -77,6 +85,7 @@ class _Run:
         self.stop = threading.Event()
         self.pause: Pause | None = None
         self.limit = messaging_limit_for(broadcast.organization)
+        # People counted against the messaging limit, including those being sent to now.
         self.reached = people_reached_outside_window(self.organization, self.phone_number_id)
         self.backoff_until = 0.0
         self.lease_renewed = 0.0
@@ -217,6 +226,7 @@ def _drive(broadcast_id: int, owner: str) -> None:
     if run.pause:
         broadcast_pause_apply(broadcast=broadcast, pause=run.pause)
         return
+    _cancel_leftovers(broadcast)
     _finish_if_done(broadcast)
 
 
@@ -246,6 +256,17 @@ def _template_of(broadcast: Broadcast) -> MessageTemplate | None:
     ).first()
 
 
+def _cancel_leftovers(broadcast: Broadcast) -> None:
+    """Cancelled while sending: those a thread put back (it stopped before their turn) are
+    cancelled too, and given back to the plan, as the cancel did for the others."""
+    if Broadcast.objects.filter(pk=broadcast.pk, status=BroadcastStatus.CANCELLED).exists():
+        with transaction.atomic():
+            left = BroadcastRecipient.objects.filter(
+                broadcast=broadcast, status=RecipientStatus.QUEUED
+            ).update(status=RecipientStatus.CANCELLED)
+            broadcast_recipients_release(organization=broadcast.organization, count=left)
+
+
 def _finish_if_done(broadcast: Broadcast) -> None:
     left = BroadcastRecipient.objects.filter(
         broadcast=broadcast, status__in=[RecipientStatus.QUEUED, RecipientStatus.SENDING]
@@ -269,7 +290,7 @@ def _sender(run: _Run, own_thread: bool = False) -> None:
             if recipient is not None:
                 _send_one(run, recipient)
             elif wait is not None:
-                run.stop.wait(wait)  # people waiting out a short back-off
+                _wait(run, wait)  # people waiting out a short back-off
             else:
                 return
     except Exception:  # a bug must not leave the other threads waiting for ever
@@ -280,17 +301,37 @@ def _sender(run: _Run, own_thread: bool = False) -> None:
             connection.close()
 
 
-def _claim_next(run: _Run) -> tuple[BroadcastRecipient | None, float | None]:
-    """The next queued recipient, now marked `sending` (one claim at a time per run); else
-    how long until someone waiting out a short back-off may go (None: nobody is left)."""
+def _lease_keep(run: _Run) -> bool:
+    """Renews the lease, at most every LEASE_CHECK_SECONDS whichever thread asks; False once
+    the run has stopped (paused, cancelled, lease lost, or halted by another thread)."""
     with run.lock:
-        # The lease is renewed (and a pause or cancel noticed) at most every second.
         if time.monotonic() - run.lease_renewed >= LEASE_CHECK_SECONDS:
             if not _lease_renew(run):
                 run.stop.set()
             run.lease_renewed = time.monotonic()
-        if run.stop.is_set():
-            return None, None
+    return not run.stop.is_set()
+
+
+def _wait(run: _Run, seconds: float) -> bool:
+    """Waits in steps far shorter than the lease, renewing it meanwhile: a back-off can outlast
+    the lease, and another consumer must not take the broadcast over (and report the
+    recipients this one holds `unknown`) while this one is still going to send. False when
+    the run stopped meanwhile."""
+    deadline = time.monotonic() + seconds
+    while _lease_keep(run):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        run.stop.wait(min(left, LEASE_CHECK_SECONDS))
+    return False
+
+
+def _claim_next(run: _Run) -> tuple[BroadcastRecipient | None, float | None]:
+    """The next queued recipient, now marked `sending` (one claim at a time per run); else
+    how long until someone waiting out a short back-off may go (None: nobody is left)."""
+    if not _lease_keep(run):
+        return None, None
+    with run.lock:
         now = timezone.now()
         queued = BroadcastRecipient.objects.filter(
             broadcast=run.broadcast, status=RecipientStatus.QUEUED
@@ -317,7 +358,8 @@ def _claim_next(run: _Run) -> tuple[BroadcastRecipient | None, float | None]:
 
 
 def _requeue(recipient: BroadcastRecipient, *, after_seconds: float) -> None:
-    BroadcastRecipient.objects.filter(pk=recipient.pk).update(
+    # Only while still ours: one reported `unknown` by another consumer is never sent again.
+    BroadcastRecipient.objects.filter(pk=recipient.pk, status=RecipientStatus.SENDING).update(
         status=RecipientStatus.QUEUED,
         not_before=timezone.now() + timedelta(seconds=after_seconds),
     )
@@ -331,44 +373,84 @@ def _mark(recipient: BroadcastRecipient, status: str, **fields) -> None:
 
 def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
     digits = recipient.phone.lstrip("+")
-    # The messaging limit counts each person once per 24 hours.
-    if digits not in run.reached and run.limit is not None and len(run.reached) >= run.limit:
-        _requeue(recipient, after_seconds=0)
-        run.halt(_messaging_limit_pause(run))
-        return
     last = _last_message_to(run.organization, digits)
     if last and timezone.now() - last < PAIR_GAP:
         _requeue(recipient, after_seconds=(last + PAIR_GAP - timezone.now()).total_seconds())
         return
-    pause_for = run.backoff_until - time.time()
-    if pause_for > 0:  # Meta said the number sends too fast: everyone waits
-        run.stop.wait(pause_for)
-    send_slot_wait(phone_number_id=run.phone_number_id)
+    # Meta said the number sends too fast: everyone waits (the lease kept meanwhile).
+    if not _wait(run, run.backoff_until - time.time()):
+        _requeue(recipient, after_seconds=0)
+        _undo_attempt(recipient)
+        return
+    contact = _contact_if_still_eligible(run, recipient)
+    if contact is None:
+        return
+    newly_counted = _count_person(run, digits)
+    if newly_counted is None:
+        _requeue(recipient, after_seconds=0)
+        run.halt(_messaging_limit_pause(run))
+        return
+    if not _deliver(run, recipient, contact) and newly_counted:
+        with run.lock:
+            run.reached.discard(digits)
+
+
+def _contact_if_still_eligible(run: _Run, recipient: BroadcastRecipient) -> Contact | None:
+    """The contact as it is now, if they may still receive the broadcast: someone who opted
+    out (STOP, Meta's user_preferences or 131050) or was deleted since the broadcast was made
+    is skipped with the reason, and given back to the plan's monthly recipients."""
+    contact = Contact.objects.filter(pk=recipient.contact_id).first()
+    code = recipient_skip_code(contact, marketing=run.template.category == "MARKETING")
+    if not code:
+        return contact
+    with transaction.atomic():
+        skipped = BroadcastRecipient.objects.filter(
+            pk=recipient.pk, status=RecipientStatus.SENDING
+        ).update(status=RecipientStatus.SKIPPED, error_code=code, attempts=F("attempts") - 1)
+        broadcast_recipients_release(organization=run.organization, count=skipped)
+    return None
+
+
+def _count_person(run: _Run, digits: str) -> bool | None:
+    """Counts the person against the messaging limit before the send, under the run's lock, so
+    threads sending at once cannot overshoot it. True: newly counted (uncounted again if the
+    send fails); False: already counted in the last 24 hours; None: the limit is full."""
+    with run.lock:
+        if digits in run.reached:
+            return False
+        if run.limit is not None and len(run.reached) >= run.limit:
+            return None
+        run.reached.add(digits)
+        return True
+
+
+def _deliver(run: _Run, recipient: BroadcastRecipient, contact: Contact) -> bool:
+    """Sends to the recipient in the number's next send slot; True when Meta accepted it."""
     try:
-        # Consent was checked when the broadcast was made (the skipped are not queued); the
-        # send fills in each person's fields and opts them out on Meta's 131050.
+        # Consent was checked just now (above); the send fills in the person's fields and
+        # opts them out on Meta's 131050. The number's send slot is claimed at the last moment,
+        # once the outbound slot is held: what varies before the call (reads, the bulkhead) does
+        # not bunch sends at Meta, and a send refused as Busy uses up no send slot.
         record = message_services.template_message_send(
             organization=run.organization,
             template=run.template,
             variables=run.broadcast.variables,
-            contact=recipient.contact,
-            to=None if recipient.contact else digits,
+            contact=contact,
             user=run.broadcast.created_by,
             check_consent=False,
+            before_call=lambda: send_slot_wait(phone_number_id=run.phone_number_id),
         )
     except message_services.TemplateSendFailed as exc:
         _failed(run, recipient, exc.graph_error)
-        return
+        return False
     except Busy:
         # Every outbound slot of this process is in use: this person waits a moment.
         _requeue(recipient, after_seconds=BUSY_WAIT_SECONDS)
         _undo_attempt(recipient)
-        return
+        return False
     except ServiceError as exc:  # values Meta would refuse, or the number disconnected
         _mark(recipient, RecipientStatus.FAILED, error_code=exc.code)
-        return
-    with run.lock:
-        run.reached.add(digits)
+        return False
     _mark(
         recipient,
         RecipientStatus.SENT,
@@ -378,6 +460,7 @@ def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
     )
     # A status Meta reported before the row had its message id.
     broadcast_recipient_status_apply_stored(recipient_id=recipient.pk, record=record)
+    return True
 
 
 def _failed(run: _Run, recipient: BroadcastRecipient, error: graph.GraphError) -> None:

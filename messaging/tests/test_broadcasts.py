@@ -481,6 +481,7 @@ def test_it_spaces_sends_of_one_number_across_concurrent_senders():
     def claim():
         for _ in range(10):
             slots.append(send_slot_claim(phone_number_id="123", rate=50))
+        connection.close()  # this thread's own connection
 
     threads = [threading.Thread(target=claim) for _ in range(4)]
     for thread in threads:
@@ -754,3 +755,241 @@ def test_it_gives_back_the_recipients_a_cancelled_broadcast_did_not_reach(
     api_client(church.owner).post(f"/api/broadcasts/{scheduled}/cancel")
 
     assert create(church).status_code == 201
+
+
+# --- consent checked again just before each send ----------------------------------------------
+
+JOHN = "2348031234567"
+
+
+def post_change(config, field, value):
+    """One signed webhook change for the church's number."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550967852", "phone_number_id": PHONE_NUMBER_ID},
+        **value,
+    }
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": WABA_ID, "changes": [{"field": field, "value": value}]}],
+        }
+    ).encode()
+    response = Client().post(
+        f"/webhooks/whatsapp/{config.webhook_id}/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign(app_secret=APP_SECRET, body=body),
+    )
+    assert response.status_code == 200
+
+
+def john_says_stop(church, fake_graph):
+    post_change(
+        WhatsAppConfig.objects.get(organization=church.org),
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "John"}, "wa_id": JOHN}],
+            "messages": [
+                {
+                    "from": JOHN,
+                    "id": "wamid.stop-from-john",
+                    "timestamp": str(int(timezone.now().timestamp())),
+                    "type": "text",
+                    "text": {"body": " Stop "},
+                }
+            ],
+        },
+    )
+
+
+def john_stops_marketing_in_whatsapp(church, fake_graph):
+    post_change(
+        WhatsAppConfig.objects.get(organization=church.org),
+        "user_preferences",
+        {
+            "contacts": [{"profile": {"name": "John"}, "wa_id": JOHN}],
+            "user_preferences": [
+                {
+                    "wa_id": JOHN,
+                    "detail": "User requested to stop marketing messages",
+                    "category": "marketing_messages",
+                    "value": "stop",
+                    "timestamp": int(timezone.now().timestamp()),
+                }
+            ],
+        },
+    )
+
+
+def john_refuses_another_marketing_message(church, fake_graph):
+    # Meta answers 131050 to a message sent to him from the composer meanwhile.
+    fake_graph.recipient_scenarios[JOHN] = "marketing_opted_out"
+    response = api_client(church.owner).post(
+        "/api/messages/send",
+        {
+            "contact_id": church.people["john"].pk,
+            "template": {"name": "sunday_service", "language": "en_US", "variables": ["J", "9"]},
+        },
+        format="json",
+    )
+    assert response.status_code == 502, response.content
+    del fake_graph.recipient_scenarios[JOHN]
+
+
+def john_is_deleted(church, fake_graph):
+    response = api_client(church.owner).delete(f"/api/contacts/{church.people['john'].pk}")
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "what_happens, code",
+    [
+        (john_says_stop, "opted_out"),
+        (john_stops_marketing_in_whatsapp, "opted_out"),
+        (john_refuses_another_marketing_message, "opted_out"),
+        (john_is_deleted, "contact_deleted"),
+    ],
+)
+def test_it_skips_who_opted_out_or_was_deleted_after_the_broadcast_was_made(
+    church, fake_graph, what_happens, code
+):
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    broadcast_id = create(church, scheduled_at=later).json()["id"]
+    assert recipient(broadcast_id, church.people["john"]).status == "queued"
+
+    what_happens(church, fake_graph)
+    fake_graph.sent.clear()
+    Broadcast.objects.filter(pk=broadcast_id).update(scheduled_at=timezone.now())
+    tasks.broadcasts_tick.call_local()
+
+    assert sent_to(fake_graph) == ["5511987654321"]
+    john = BroadcastRecipient.objects.get(broadcast_id=broadcast_id, phone="+" + JOHN)
+    assert john.status == "skipped" and john.error_code == code and not john.message_id
+    detail = api_client(church.member).get(f"/api/broadcasts/{broadcast_id}").json()
+    assert detail["status"] == "done"
+    assert (detail["counts"]["sent"], detail["counts"]["skipped"]) == (1, 3)
+    assert detail["counts"]["queued"] == 0
+    reasons = api_client(church.member).get(f"/api/broadcasts/{broadcast_id}/recipients").json()
+    john_row = next(r for r in reasons["results"] if r["phone"] == "+" + JOHN)
+    assert john_row["status"] == "skipped" and john_row["error_code"] == code
+
+
+def test_it_gives_back_the_plan_recipient_of_someone_skipped_at_send_time(
+    church, fake_graph, settings
+):
+    settings.PLAN_FREE_BROADCAST_RECIPIENTS = 2  # Ana and John fill the month
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    broadcast_id = create(church, scheduled_at=later).json()["id"]
+    assert create(church, contact_ids=[church.people["ana"].pk], group_ids=[]).status_code == 402
+
+    john_says_stop(church, fake_graph)
+    Broadcast.objects.filter(pk=broadcast_id).update(scheduled_at=timezone.now())
+    tasks.broadcasts_tick.call_local()
+
+    assert create(church, contact_ids=[church.people["ana"].pk], group_ids=[]).status_code == 201
+
+
+# --- several sending threads (PostgreSQL: SQLite's test database locks between threads) -------
+
+
+def skip_on_sqlite():
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "SQLite's shared in-memory test database locks whole tables between "
+            "threads; the PostgreSQL run covers several sending threads"
+        )
+
+
+def queued_broadcast(church, people) -> Broadcast:
+    """A queued broadcast of the marketing template to these contacts, not yet started."""
+    broadcast = Broadcast.objects.create(
+        organization=church.org,
+        name="Threads",
+        template_name="sunday_service",
+        template_language="en_US",
+        template_category="MARKETING",
+        variables=["friend", "10 am"],
+        status="queued",
+        created_by=church.owner,
+        recipients_total=len(people),
+    )
+    for contact in people:
+        BroadcastRecipient.objects.create(broadcast=broadcast, contact=contact, phone=contact.phone)
+    return broadcast
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_reaches_more_people_than_the_messaging_limit_with_several_threads(
+    church, fake_graph, settings
+):
+    skip_on_sqlite()
+    settings.BROADCAST_SEND_THREADS = 4
+    settings.WHATSAPP_SEND_RATE = 80
+    fake_graph.delay = 0.2  # every thread's send is in flight at once
+    WhatsAppConfig.objects.filter(organization=church.org).update(
+        messaging_limit=2, messaging_limit_tier="TIER_50"
+    )
+    people = [
+        Contact.objects.create(
+            organization=church.org,
+            name=f"Person {i}",
+            phone=f"+55119000000{i:02d}",
+            opted_in_at=timezone.now(),
+        )
+        for i in range(8)
+    ]
+    broadcast = queued_broadcast(church, people)
+
+    sending.broadcast_run(broadcast_id=broadcast.pk)
+
+    assert len(set(sent_to(fake_graph))) == 2
+    broadcast.refresh_from_db()
+    assert broadcast.status == "paused" and broadcast.pause_code == "messaging_limit"
+    statuses = list(BroadcastRecipient.objects.filter(broadcast=broadcast).values_list("status"))
+    assert sorted(s for (s,) in statuses).count("sent") == 2
+    assert not BroadcastRecipient.objects.filter(broadcast=broadcast, status="sending").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_its_lease_while_waiting_out_a_throughput_back_off(
+    church, fake_graph, settings, monkeypatch
+):
+    skip_on_sqlite()
+    # A short lease and back-off: the wait outlasts the lease several times over.
+    monkeypatch.setattr(sending, "LEASE", timedelta(seconds=0.4))
+    monkeypatch.setattr(sending, "LEASE_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(sending, "MAX_BACKOFF_SECONDS", 1.5)
+    pia = Contact.objects.create(
+        organization=church.org, name="Pia", phone="+4915112345678", opted_in_at=timezone.now()
+    )
+    ana, john = church.people["ana"], church.people["john"]
+    broadcast = queued_broadcast(church, [ana, john, pia])
+    # Meta says the number sends too fast when John's turn comes: everyone waits.
+    fake_graph.recipient_scenarios[JOHN] = "throughput_limit"
+
+    def consume():
+        try:
+            sending.broadcast_run(broadcast_id=broadcast.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    try:
+        deadline = time.monotonic() + 5
+        while recipient(broadcast.pk, pia).status != "sending" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert recipient(broadcast.pk, pia).status == "sending"  # held through the back-off
+        time.sleep(0.6)  # longer than the lease
+        del fake_graph.recipient_scenarios[JOHN]
+
+        # The minute tick on another consumer: the broadcast is still held, so it waits.
+        sending.broadcast_run(broadcast_id=broadcast.pk)
+    finally:
+        consumer.join(timeout=10)
+
+    assert sent_to(fake_graph) == sorted(["4915112345678", JOHN, "5511987654321"])
+    assert recipient(broadcast.pk, pia).status == "sent"
+    assert not BroadcastRecipient.objects.filter(broadcast=broadcast, status="unknown").exists()
+    assert Broadcast.objects.get(pk=broadcast.pk).status == "done"

@@ -5,9 +5,9 @@
 
 It drops and re-creates the database `church_messaging_bench_broadcast`, migrates and seeds it
 (an organization with WhatsApp connected to the fake, an approved template, 1,000 consenting
-contacts in one group), starts gunicorn and the Huey consumers with WHATSAPP_SEND_RATE=50 and
-OUTBOUND_CONCURRENCY_PER_ORG=8 (`--outbound-per-org`; the default of 2 caps a broadcast at about
-2 / latency sends a second), then measures two runs:
+contacts in one group), starts gunicorn and the Huey consumers with WHATSAPP_SEND_RATE=50 (the
+organization's broadcast sends in flight: BROADCAST_OUTBOUND_PER_ORG, its default 8 unless
+`--broadcast-per-org`), then measures two runs:
 
   1. one consumer sends one broadcast to the 1,000 contacts: time to done against the ideal
      (1,000 / 50 = 20 s), the most sends the fake saw in any one-second window, and the
@@ -75,17 +75,17 @@ def environment(args, fake: FakeGraph, port: int) -> dict[str, str]:
         WHATSAPP_DEFAULT_MESSAGING_LIMIT="100000",
         # The plan's monthly broadcast recipients (the Free plan's 500) are not measured here.
         PLAN_FREE_BROADCAST_RECIPIENTS="100000",
-        # The consumers' outbound slots: at least the sends a broadcast keeps in flight, in the
-        # process and for the organization (the default of 2 per organization lets at most two
-        # sends be in flight at once: about 2 / latency a second; see docs/benchmarks.md).
+        # The consumers' outbound slots: at least the sends a broadcast keeps in flight
+        # (BROADCAST_SEND_THREADS, 6); broadcasts have their own allowance per organization.
         OUTBOUND_CONCURRENCY="8",
-        OUTBOUND_CONCURRENCY_PER_ORG=str(args.outbound_per_org),
         JWT_ACCESS_MINUTES="60",
         LOG_LEVEL="WARNING",
         GUNICORN_BIND=f"{HOST}:{port}",
         GUNICORN_WORKERS="2",
         GUNICORN_THREADS="4",
     )
+    if args.broadcast_per_org is not None:
+        env["BROADCAST_OUTBOUND_PER_ORG"] = str(args.broadcast_per_org)
     return env
 
 
@@ -246,10 +246,10 @@ def main() -> int:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="the cache (and the queue)")
     parser.add_argument("--huey-url", default="", help="the task queue (default: --redis-url)")
     parser.add_argument(
-        "--outbound-per-org",
+        "--broadcast-per-org",
         type=int,
-        default=8,
-        help="OUTBOUND_CONCURRENCY_PER_ORG: sends in flight at once for the organization",
+        default=None,
+        help="BROADCAST_OUTBOUND_PER_ORG: broadcast sends in flight at once for the organization",
     )
     args = parser.parse_args()
 

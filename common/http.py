@@ -21,6 +21,9 @@
   refused at once with Busy (429 `busy`, Retry-After) instead of waiting. Services hold one
   slot for a whole operation (`with bulkhead(organization_id=…)`: a key test's generation and
   model listing); a `send()` outside any operation takes a process slot for itself.
+  Broadcast sends (task consumers, with their own bounded threads) count against an allowance
+  of their own per organization, BROADCAST_OUTBOUND_PER_ORG (`allowance=BROADCAST`): they are
+  not capped by the interactive one and cannot use it up; the process cap applies to both.
 """
 
 from __future__ import annotations
@@ -449,13 +452,23 @@ def _lease_seconds() -> int:
     return int(settings.OUTBOUND_LEASE_SECONDS or 2 * float(settings.AI_PROVIDER_TIMEOUT) + 10)
 
 
-def _take_org_lease(organization_id) -> str | None:
-    """Takes one of the organization's slots: the slot's key, or None when all are taken.
-    A cache that does not answer leaves only the process cap (logged)."""
+INTERACTIVE = "interactive"
+BROADCAST = "broadcast"
+# Each allowance per organization: its slots' key prefix in the cache, and its size's setting.
+_ALLOWANCES = {
+    INTERACTIVE: ("outbound", "OUTBOUND_CONCURRENCY_PER_ORG"),
+    BROADCAST: ("outbound-broadcast", "BROADCAST_OUTBOUND_PER_ORG"),
+}
+
+
+def _take_org_lease(organization_id, allowance: str = INTERACTIVE) -> str | None:
+    """Takes one of the organization's slots of that allowance: the slot's key, or None when
+    all are taken. A cache that does not answer leaves only the process cap (logged)."""
+    prefix, size = _ALLOWANCES[allowance]
     lease = uuid.uuid4().hex
     try:
-        for index in range(max(1, int(settings.OUTBOUND_CONCURRENCY_PER_ORG))):
-            key = f"outbound:{organization_id}:{index}"
+        for index in range(max(1, int(getattr(settings, size)))):
+            key = f"{prefix}:{organization_id}:{index}"
             if cache.add(key, lease, timeout=_lease_seconds()):
                 return f"{key}|{lease}"
     except (OSError, DatabaseError, ConnectionError) + _redis_errors():
@@ -484,10 +497,10 @@ def _redis_errors() -> tuple:
 
 
 @contextmanager
-def bulkhead(*, organization_id=None) -> Iterator[None]:
+def bulkhead(*, organization_id=None, allowance: str = INTERACTIVE) -> Iterator[None]:
     """Holds one outbound slot of this process and, with an organization, one of its slots
-    across all processes, for the whole block; raises Busy at once when none is free.
-    Re-entrant: nested blocks (and send() inside) use the slot already held."""
+    of that allowance across all processes, for the whole block; raises Busy at once when
+    none is free. Re-entrant: nested blocks (and send() inside) use the slot already held."""
     if _held.get():
         yield
         return
@@ -498,9 +511,11 @@ def bulkhead(*, organization_id=None) -> Iterator[None]:
     org_lease = ""
     try:
         if organization_id is not None:
-            org_lease = _take_org_lease(organization_id)
+            org_lease = _take_org_lease(organization_id, allowance)
             if org_lease is None:
-                logger.warning("Outbound calls busy for organization %s", organization_id)
+                logger.warning(
+                    "Outbound calls busy for organization %s (%s)", organization_id, allowance
+                )
                 raise Busy()
         token = _held.set(True)
         try:

@@ -494,8 +494,13 @@ LOGGING = {
 
 # Broadcasts (messaging/broadcasts/): at most this many messages a second per WhatsApp number,
 # across every task consumer together (Meta allows 80 by default); the messaging limit assumed
-# until the health check has read the number's own (Meta's limit for a new business); and how
-# many sends one consumer keeps in flight for a broadcast.
+# until the health check has read the number's own (Meta's limit for a new business); how
+# many sends one consumer keeps in flight for a broadcast; the organization's broadcast sends
+# in flight at once across all consumers (an allowance apart from OUTBOUND_CONCURRENCY_PER_ORG,
+# which keeps its interactive requests answered); and the least time between two messages to
+# one person (Meta refuses closer ones with 131056).
 WHATSAPP_SEND_RATE = env.float("WHATSAPP_SEND_RATE", default=20.0)
 WHATSAPP_DEFAULT_MESSAGING_LIMIT = env.int("WHATSAPP_DEFAULT_MESSAGING_LIMIT", default=250)
 BROADCAST_SEND_THREADS = env.int("BROADCAST_SEND_THREADS", default=6)
+BROADCAST_OUTBOUND_PER_ORG = env.int("BROADCAST_OUTBOUND_PER_ORG", default=8)
+BROADCAST_PERSON_GAP_SECONDS = env.float("BROADCAST_PERSON_GAP_SECONDS", default=6.0)

@@ -382,6 +382,40 @@ class SendRateSlot(models.Model):
         return self.phone_number_id
 
 
+class SendPair(models.Model):
+    """One WhatsApp number and one person it messages (digits), shared by every consumer: when
+    the number may message them next (Meta refuses two messages to one person closer than
+    about 6 seconds), and since when they count against the number's messaging limit (None:
+    not counted, or given back after a send that failed)."""
+
+    phone_number_id = models.CharField(max_length=20)
+    to = models.CharField(max_length=20)
+    # Epoch seconds, like SendRateSlot.next_at: claimed with one conditional UPDATE.
+    next_at = models.FloatField(default=0.0)
+    reached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone_number_id", "to"], name="unique_send_pair")
+        ]
+        indexes = [models.Index(fields=["phone_number_id", "reached_at"])]
+
+    def __str__(self):
+        return f"{self.phone_number_id} → {self.to}"
+
+
+class MessagingLimitLock(models.Model):
+    """One row per WhatsApp number, locked while its people are counted against the messaging
+    limit and one more is reserved: broadcasts and consumers sending from the number at once
+    count one after another, so together they cannot exceed it."""
+
+    phone_number_id = models.CharField(max_length=20, unique=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.phone_number_id
+
+
 class BroadcastStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"

@@ -10,7 +10,9 @@ within Meta's rules.
 - Consent is checked again just before each send (an opt-out or a deletion after the broadcast
   was made skips that person, with the reason).
 - The pace: the number's rate (messaging/send_rate.py), its messaging limit (unique people
-  outside their window per 24 hours), 6 seconds between messages to one person, and Meta's
+  outside their window per 24 hours) and 6 seconds between messages to one person (both
+  shared by every broadcast and consumer: pacing.py), the organization's own allowance of
+  broadcast sends in flight (common/http.py, apart from its interactive requests'), and Meta's
   answers: a recipient's own error marks that recipient and the broadcast goes on; throughput
   errors back off; errors about the template, the number or the account pause the broadcast."""
 
@@ -27,16 +29,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from common.errors import ServiceError
-from common.http import Busy
+from common.http import BROADCAST, Busy, bulkhead
 from messaging import services as message_services
-from messaging.broadcasts import alerts
+from messaging.broadcasts import alerts, pacing
 from messaging.broadcasts.selectors import recipient_skip_code
 from messaging.models import (
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
     Contact,
-    MessageKind,
     MessageRecord,
     MessageTemplate,
     RecipientStatus,
@@ -53,12 +54,12 @@ LEASE = timedelta(seconds=30)
 # How often the lease is renewed (and a pause or cancel noticed): far below the lease, also
 # while a thread waits out a back-off longer than the lease.
 LEASE_CHECK_SECONDS = 1.0
-PAIR_GAP = timedelta(seconds=6)
-WINDOW = timedelta(hours=24)
 # A send that did not reach Meta (unreachable, Meta's 5xx) is tried again this many times.
 MAX_ATTEMPTS = 4
 MAX_BACKOFF_SECONDS = 60
 BUSY_WAIT_SECONDS = 0.2
+# Errors after which Meta may have taken the message anyway.
+SENT_MAYBE = ("timeout", "invalid_response")
 
 
 @dataclass
@@ -85,8 +86,6 @@ class _Run:
         self.stop = threading.Event()
         self.pause: Pause | None = None
         self.limit = messaging_limit_for(broadcast.organization)
-        # People counted against the messaging limit, including those being sent to now.
-        self.reached = people_reached_outside_window(self.organization, self.phone_number_id)
         self.backoff_until = 0.0
         self.lease_renewed = 0.0
 
@@ -109,39 +108,6 @@ def messaging_limit_for(organization) -> int | None:
     if config.messaging_limit_tier == MESSAGING_LIMIT_UNLIMITED:
         return None
     return config.messaging_limit or settings.WHATSAPP_DEFAULT_MESSAGING_LIMIT
-
-
-def people_reached_outside_window(organization, phone_number_id: str) -> set[str]:
-    """The people (digits) this number sent a template to in the last 24 hours: the ones the
-    messaging limit counts."""
-    return set(
-        MessageRecord.objects.filter(
-            organization=organization,
-            kind=MessageKind.SEND,
-            ok=True,
-            phone_number_id=phone_number_id,
-            created_at__gte=timezone.now() - WINDOW,
-        )
-        .exclude(template_name="")
-        .values_list("to", flat=True)
-        .distinct()
-    )
-
-
-def _last_message_to(organization, digits: str) -> datetime | None:
-    """When this person was last sent a message, if within the pair gap."""
-    return (
-        MessageRecord.objects.filter(
-            organization=organization,
-            kind=MessageKind.SEND,
-            created_at__gte=timezone.now() - PAIR_GAP,
-            ok=True,
-            to=digits,
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
 
 
 # --- the lease ---------------------------------------------------------------------------------
@@ -373,9 +339,13 @@ def _mark(recipient: BroadcastRecipient, status: str, **fields) -> None:
 
 def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
     digits = recipient.phone.lstrip("+")
-    last = _last_message_to(run.organization, digits)
-    if last and timezone.now() - last < PAIR_GAP:
-        _requeue(recipient, after_seconds=(last + PAIR_GAP - timezone.now()).total_seconds())
+    # Messaged moments ago (another broadcast, the composer): this person waits, the others go.
+    too_soon = pacing.person_wait(
+        organization=run.organization, phone_number_id=run.phone_number_id, to=digits
+    )
+    if too_soon > 0:
+        _requeue(recipient, after_seconds=too_soon)
+        _undo_attempt(recipient)
         return
     # Meta said the number sends too fast: everyone waits (the lease kept meanwhile).
     if not _wait(run, run.backoff_until - time.time()):
@@ -385,14 +355,20 @@ def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
     contact = _contact_if_still_eligible(run, recipient)
     if contact is None:
         return
-    newly_counted = _count_person(run, digits)
+    # Counted against the number's messaging limit before the send, with every broadcast and
+    # consumer sending from the number, so together they cannot overshoot it.
+    newly_counted = pacing.messaging_limit_reserve(
+        organization=run.organization,
+        phone_number_id=run.phone_number_id,
+        to=digits,
+        limit=run.limit,
+    )
     if newly_counted is None:
         _requeue(recipient, after_seconds=0)
         run.halt(_messaging_limit_pause(run))
         return
-    if not _deliver(run, recipient, contact) and newly_counted:
-        with run.lock:
-            run.reached.discard(digits)
+    if not _deliver(run, recipient, contact) and newly_counted:  # nothing reached the person
+        pacing.messaging_limit_release(phone_number_id=run.phone_number_id, to=digits)
 
 
 def _contact_if_still_eligible(run: _Run, recipient: BroadcastRecipient) -> Contact | None:
@@ -411,42 +387,58 @@ def _contact_if_still_eligible(run: _Run, recipient: BroadcastRecipient) -> Cont
     return None
 
 
-def _count_person(run: _Run, digits: str) -> bool | None:
-    """Counts the person against the messaging limit before the send, under the run's lock, so
-    threads sending at once cannot overshoot it. True: newly counted (uncounted again if the
-    send fails); False: already counted in the last 24 hours; None: the limit is full."""
-    with run.lock:
-        if digits in run.reached:
-            return False
-        if run.limit is not None and len(run.reached) >= run.limit:
-            return None
-        run.reached.add(digits)
-        return True
+class _TooSoon(Exception):
+    """Another send claimed this person's next message first."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+
+def _before_call(run: _Run, digits: str) -> None:
+    """Just before Meta is called: the number's next send slot, then the person's next
+    message (claimed last, so the time between two messages to one person holds at Meta)."""
+    send_slot_wait(phone_number_id=run.phone_number_id)
+    wait = pacing.person_claim(phone_number_id=run.phone_number_id, to=digits)
+    if wait > 0:
+        raise _TooSoon(wait)
 
 
 def _deliver(run: _Run, recipient: BroadcastRecipient, contact: Contact) -> bool:
-    """Sends to the recipient in the number's next send slot; True when Meta accepted it."""
+    """Sends to the recipient in the number's next send slot; True when Meta accepted it, or
+    may have (a call cut off: the person stays counted against the messaging limit)."""
+    digits = recipient.phone.lstrip("+")
     try:
         # Consent was checked just now (above); the send fills in the person's fields and
         # opts them out on Meta's 131050. The number's send slot is claimed at the last moment,
         # once the outbound slot is held: what varies before the call (reads, the bulkhead) does
-        # not bunch sends at Meta, and a send refused as Busy uses up no send slot.
-        record = message_services.template_message_send(
-            organization=run.organization,
-            template=run.template,
-            variables=run.broadcast.variables,
-            contact=contact,
-            user=run.broadcast.created_by,
-            check_consent=False,
-            before_call=lambda: send_slot_wait(phone_number_id=run.phone_number_id),
-        )
+        # not bunch sends at Meta, and a send refused as Busy uses up no send slot. The slot
+        # held is one of the organization's broadcast allowance: the send inside uses it.
+        with bulkhead(organization_id=run.organization.pk, allowance=BROADCAST):
+            record = message_services.template_message_send(
+                organization=run.organization,
+                template=run.template,
+                variables=run.broadcast.variables,
+                contact=contact,
+                user=run.broadcast.created_by,
+                check_consent=False,
+                before_call=lambda: _before_call(run, digits),
+            )
     except message_services.TemplateSendFailed as exc:
         _failed(run, recipient, exc.graph_error)
+        if exc.graph_error.error_code in SENT_MAYBE:
+            return True
+        # Meta refused it: nothing reached the person, who need not wait the gap.
+        pacing.person_release(phone_number_id=run.phone_number_id, to=digits)
         return False
-    except Busy:
-        # Every outbound slot of this process is in use: this person waits a moment.
-        _requeue(recipient, after_seconds=BUSY_WAIT_SECONDS)
+    except (Busy, _TooSoon) as exc:
+        # Every outbound slot (this process's, or the organization's for broadcasts) is in use,
+        # or another broadcast messaged this person just now: this person waits, and this
+        # thread too, a moment, rather than spin through the queue.
+        wait = exc.seconds if isinstance(exc, _TooSoon) else BUSY_WAIT_SECONDS
+        _requeue(recipient, after_seconds=wait)
         _undo_attempt(recipient)
+        _wait(run, BUSY_WAIT_SECONDS)
         return False
     except ServiceError as exc:  # values Meta would refuse, or the number disconnected
         _mark(recipient, RecipientStatus.FAILED, error_code=exc.code)
@@ -475,7 +467,7 @@ def _failed(run: _Run, recipient: BroadcastRecipient, error: graph.GraphError) -
         return
     if scope == graph.SCOPE_RATE_LIMIT:
         if error.graph_code == 131056:  # too fast for this person
-            _requeue(recipient, after_seconds=PAIR_GAP.total_seconds())
+            _requeue(recipient, after_seconds=pacing.person_gap().total_seconds())
             return
         # The number's throughput: everyone slows down.
         delay = min(MAX_BACKOFF_SECONDS, 2 ** min(recipient.attempts, 6))
@@ -494,7 +486,7 @@ def _failed(run: _Run, recipient: BroadcastRecipient, error: graph.GraphError) -
             )
         )
         return
-    if error.error_code in ("timeout", "invalid_response"):
+    if error.error_code in SENT_MAYBE:
         # Meta may have taken it: never sent twice.
         _mark(recipient, RecipientStatus.UNKNOWN, error_code=error.error_code)
         return
@@ -510,20 +502,8 @@ def _undo_attempt(recipient: BroadcastRecipient) -> None:
 
 
 def _messaging_limit_pause(run: _Run) -> Pause:
-    oldest = (
-        MessageRecord.objects.filter(
-            organization=run.organization,
-            kind=MessageKind.SEND,
-            ok=True,
-            phone_number_id=run.phone_number_id,
-            created_at__gte=timezone.now() - WINDOW,
-        )
-        .exclude(template_name="")
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    resume_at = (oldest + WINDOW) if oldest else timezone.now() + timedelta(minutes=5)
+    frees_at = pacing.messaging_limit_frees_at(run.organization, run.phone_number_id)
+    resume_at = frees_at or timezone.now() + timedelta(minutes=5)
     people = "1 person" if run.limit == 1 else f"{run.limit} people"
     return Pause(
         "messaging_limit",

@@ -378,8 +378,9 @@ def _require_manager(membership: Membership, message: str) -> None:
         raise NotAllowed(message)
 
 
-def _whatsapp_config(organization: Organization):
-    config = whatsapp_config_for(organization)
+def _whatsapp_config(organization: Organization, config=None):
+    if config is None or config.organization_id != organization.pk:
+        config = whatsapp_config_for(organization)
     if config is None:
         raise NotConfigured("Connect your WhatsApp number in Settings first.")
     if config.token_unreadable:
@@ -874,6 +875,7 @@ def template_message_send(
     user=None,
     check_consent: bool = True,
     before_call=None,
+    config=None,
 ) -> MessageRecord:
     """Sends an approved template to one contact or number (digits, no "+") and records it.
     The one sending primitive for the composer, the API and broadcasts.
@@ -884,6 +886,8 @@ def template_message_send(
     or has a United States number is refused (NotAllowedToReceive, 409); broadcasts that
     already skipped them pass False. `before_call`, if given, is called with the outbound slot
     held, just before Meta is called (broadcasts wait for the number's send slot there).
+    `config`: the organization's WhatsApp configuration when the caller has just read it (a
+    broadcast reads it once a second, not once a send); it is checked the same way.
 
     Returns the accepted MessageRecord. Raises ServiceError (400) for values that break Meta's
     rules, NotConfigured (409), or TemplateSendFailed (502; the refused send is recorded and
@@ -904,7 +908,7 @@ def template_message_send(
         if not eligibility.allowed:
             raise NotAllowedToReceive(eligibility.reason, code=eligibility.code)
     values = template_values_check(template, template_values_for_contact(variables, contact))
-    config = _whatsapp_config(organization)
+    config = _whatsapp_config(organization, config)
     record = {
         "organization": organization,
         "user": user,
@@ -951,14 +955,16 @@ def _record_accepted(record: dict, message_id: str) -> MessageRecord:
     whatsapp_usage_record_sent(organization=organization, message_id=message_id)
     # Meta may report a status before this row exists. Looked up only after the row is
     # committed: a status stored later finds the row itself (the webhook applies it).
-    for event in StatusEvent.objects.filter(organization=organization, message_id=message_id):
+    events = list(StatusEvent.objects.filter(organization=organization, message_id=message_id))
+    for event in events:
         message_status_apply(
             organization=organization,
             message_id=message_id,
             status=event.status,
             error_code=event.error_code,
         )
-    sent.refresh_from_db()
+    if events:  # the row as the statuses left it
+        sent.refresh_from_db()
     return sent
 
 

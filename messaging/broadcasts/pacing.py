@@ -13,11 +13,12 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, FloatField, Min, Subquery
 from django.utils import timezone
 
 from messaging.models import MessageKind, MessageRecord, MessagingLimitLock, SendPair
+from organizations.models import Organization
 
 WINDOW = timedelta(hours=24)
 # Room for a send delayed between its claim and Meta (the HTTP call's own work and jitter).
@@ -82,17 +83,43 @@ def messaging_limit_reserve(
         _lock_number(phone_number_id)
         now = timezone.now()
         since = now - WINDOW
-        if (
-            _reserved(phone_number_id, since).filter(to=to).exists()
-            or _template_sends(organization, phone_number_id, since).filter(to=to).exists()
-        ):
+        reached, counted = _reached_and_counted(organization, phone_number_id, since, to)
+        if counted:
             return False
-        if people_reached_count(organization, phone_number_id) >= limit:
+        if reached >= limit:
             return None
-        SendPair.objects.update_or_create(
-            phone_number_id=phone_number_id, to=to, defaults={"reached_at": now}
-        )
+        _reserve_pair(phone_number_id, to, now)
         return True
+
+
+def _reached_and_counted(
+    organization, phone_number_id: str, since: datetime, to: str
+) -> tuple[int, bool]:
+    """In one query: the people counted (as people_reached_count), and whether this person
+    is one of them."""
+    sent = _template_sends(organization, phone_number_id, since).values("to")
+    people = sent.union(_reserved(phone_number_id, since).values("to"))
+    sql, params = people.query.sql_with_params()
+    column = connection.ops.quote_name("to")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN people.{column} = %s THEN 1 ELSE 0 END), 0) "  # noqa: S608
+            f"FROM ({sql}) people",
+            [to, *params],
+        )
+        reached, counted = cursor.fetchone()
+    return reached, bool(counted)
+
+
+def _reserve_pair(phone_number_id: str, to: str, now: datetime) -> None:
+    """Marks the person counted since now: one upsert of their row (INSERT ... ON CONFLICT,
+    so person_claim creating the row meanwhile, without the number's lock, is no error)."""
+    SendPair.objects.bulk_create(
+        [SendPair(phone_number_id=phone_number_id, to=to, reached_at=now)],
+        update_conflicts=True,
+        unique_fields=["phone_number_id", "to"],
+        update_fields=["reached_at"],
+    )
 
 
 def messaging_limit_release(*, phone_number_id: str, to: str) -> None:
@@ -117,27 +144,33 @@ def messaging_limit_frees_at(organization, phone_number_id: str) -> datetime | N
 def person_wait(*, organization, phone_number_id: str, to: str) -> float:
     """Seconds until the number may message the person again (0: now): after another
     broadcast's claim, or a message recorded from elsewhere (the composer) within the gap.
-    Only a look: the send claims with person_claim."""
-    pair = (
-        SendPair.objects.filter(phone_number_id=phone_number_id, to=to)
-        .values_list("next_at", flat=True)
-        .first()
-    )
-    wait = (pair or 0.0) - time.time()
-    last = (
+    Only a look (one query, read through the organization's row): the send claims with
+    person_claim."""
+    gap = person_gap()
+    claimed = SendPair.objects.filter(phone_number_id=phone_number_id, to=to).values("next_at")
+    messaged = (
         MessageRecord.objects.filter(
             organization=organization,
             kind=MessageKind.SEND,
             ok=True,
             to=to,
-            created_at__gte=timezone.now() - person_gap(),
+            created_at__gte=timezone.now() - gap,
         )
         .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
+        .values("created_at")
     )
+    pair, last = (
+        Organization.objects.filter(pk=organization.pk)
+        .annotate(
+            claimed=Subquery(claimed[:1], output_field=FloatField()),
+            messaged=Subquery(messaged[:1], output_field=DateTimeField()),
+        )
+        .values_list("claimed", "messaged")
+        .get()
+    )
+    wait = (pair or 0.0) - time.time()
     if last is not None:
-        wait = max(wait, (last + person_gap() - timezone.now()).total_seconds())
+        wait = max(wait, (last + gap - timezone.now()).total_seconds())
     return max(0.0, wait)
 
 

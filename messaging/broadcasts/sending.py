@@ -81,7 +81,10 @@ class _Run:
         self.organization = broadcast.organization
         self.template = template
         self.lease_owner = lease_owner
-        self.phone_number_id = whatsapp_config_for(broadcast.organization).phone_number_id
+        # Read once a lease check (LEASE_CHECK_SECONDS), not once a send: a number
+        # disconnected or a token changed meanwhile is seen within a second.
+        self.config = whatsapp_config_for(broadcast.organization)
+        self.phone_number_id = self.config.phone_number_id
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.pause: Pause | None = None
@@ -274,6 +277,7 @@ def _lease_keep(run: _Run) -> bool:
         if time.monotonic() - run.lease_renewed >= LEASE_CHECK_SECONDS:
             if not _lease_renew(run):
                 run.stop.set()
+            run.config = whatsapp_config_for(run.organization)
             run.lease_renewed = time.monotonic()
     return not run.stop.is_set()
 
@@ -348,11 +352,12 @@ def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
         _undo_attempt(recipient)
         return
     # Meta said the number sends too fast: everyone waits (the lease kept meanwhile).
-    if not _wait(run, run.backoff_until - time.time()):
+    waits = run.backoff_until - time.time()
+    if not _wait(run, waits):
         _requeue(recipient, after_seconds=0)
         _undo_attempt(recipient)
         return
-    contact = _contact_if_still_eligible(run, recipient)
+    contact = _contact_if_still_eligible(run, recipient, read_again=waits > 0)
     if contact is None:
         return
     # Counted against the number's messaging limit before the send, with every broadcast and
@@ -371,11 +376,17 @@ def _send_one(run: _Run, recipient: BroadcastRecipient) -> None:
         pacing.messaging_limit_release(phone_number_id=run.phone_number_id, to=digits)
 
 
-def _contact_if_still_eligible(run: _Run, recipient: BroadcastRecipient) -> Contact | None:
+def _contact_if_still_eligible(
+    run: _Run, recipient: BroadcastRecipient, *, read_again: bool
+) -> Contact | None:
     """The contact as it is now, if they may still receive the broadcast: someone who opted
     out (STOP, Meta's user_preferences or 131050) or was deleted since the broadcast was made
-    is skipped with the reason, and given back to the plan's monthly recipients."""
-    contact = Contact.objects.filter(pk=recipient.contact_id).first()
+    is skipped with the reason, and given back to the plan's monthly recipients. The claim
+    read the contact moments ago, with the recipient; read again after a back-off wait."""
+    if read_again or recipient.contact_id is None:
+        contact = Contact.objects.filter(pk=recipient.contact_id).first()
+    else:
+        contact = recipient.contact
     code = recipient_skip_code(contact, marketing=run.template.category == "MARKETING")
     if not code:
         return contact
@@ -423,6 +434,7 @@ def _deliver(run: _Run, recipient: BroadcastRecipient, contact: Contact) -> bool
                 user=run.broadcast.created_by,
                 check_consent=False,
                 before_call=lambda: _before_call(run, digits),
+                config=run.config,
             )
     except message_services.TemplateSendFailed as exc:
         _failed(run, recipient, exc.graph_error)

@@ -512,12 +512,18 @@ def broadcast_recipients_release(*, organization: Organization, count: int) -> N
 def whatsapp_usage_record_sent(
     *, organization: Organization, message_id: str, sent_at: datetime | None = None
 ) -> None:
-    """A message Meta accepted from the organization's number (idempotent)."""
+    """A message Meta accepted from the organization's number (idempotent: the row is unique
+    per message, and one INSERT that ignores a conflict keeps a broadcast's sends cheap)."""
     if message_id:
-        WhatsAppUsage.objects.get_or_create(
-            organization=organization,
-            message_id=message_id[:200],
-            defaults={"sent_at": sent_at or timezone.now()},
+        WhatsAppUsage.objects.bulk_create(
+            [
+                WhatsAppUsage(
+                    organization=organization,
+                    message_id=message_id[:200],
+                    sent_at=sent_at or timezone.now(),
+                )
+            ],
+            ignore_conflicts=True,
         )
 
 

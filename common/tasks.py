@@ -3,7 +3,7 @@
 `claim(key)` keeps two tasks from working on the same thing at once, across every consumer
 process and machine: the claim is a database row, and a claim left behind by a consumer that
 died is taken over once it is older than `stale_after`. `retried_when_busy(task)` turns a busy
-claim into a plain retry of the task (not an error).
+claim, or a full outbound bulkhead, into a plain retry of the task (not an error).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from huey.exceptions import RetryTask
 
+from common.http import Busy
 from common.models import TaskClaim
 
 
@@ -49,15 +50,17 @@ def claim(key: str, *, stale_after: timedelta) -> Iterator[None]:
 @contextmanager
 def retried_when_busy(task) -> Iterator[None]:
     """Runs the block of the Huey task `task` (a `context=True` task); when it raises
-    ClaimBusy, the task runs again after its retry_delay, using up one of its retries.
+    ClaimBusy or common.http.Busy, the task runs again after its retry_delay, using up one of
+    its retries.
 
-    A busy claim is expected (another check of the same organization is running), so it is
-    retried as Huey's RetryTask, which Huey logs as information, not as an error with a
-    traceback. Once the retries are used up, ClaimBusy goes through as the error it has become.
+    Both are expected (another check of the same organization is running; every outbound slot
+    is taken for a moment), so they are retried as Huey's RetryTask, which Huey logs as
+    information, not as an error with a traceback. Once the retries are used up, the busy
+    error goes through as the error it has become.
     """
     try:
         yield
-    except ClaimBusy:
+    except (ClaimBusy, Busy):
         if task is None or task.retries <= 0:
             raise
         # RetryTask does not use up a retry by itself: without this, a claim that stays busy

@@ -11,6 +11,7 @@ from django.db import connections
 from django.utils import timezone
 from huey.exceptions import RetryTask
 
+from common.http import Busy
 from common.models import TaskClaim
 from common.tasks import ClaimBusy, claim, retried_when_busy
 
@@ -109,3 +110,12 @@ def test_it_retries_a_task_that_finds_the_claim_busy_using_up_one_retry():
         raise ClaimBusy(KEY)
     with pytest.raises(ValueError), retried_when_busy(SimpleNamespace(retries=2)):
         raise ValueError("other errors go through")
+
+
+def test_it_retries_a_task_that_finds_every_outbound_slot_taken():
+    task = SimpleNamespace(retries=1)
+    with pytest.raises(RetryTask), retried_when_busy(task):
+        raise Busy()
+    assert task.retries == 0
+    with pytest.raises(Busy), retried_when_busy(task):
+        raise Busy()
